@@ -1,0 +1,279 @@
+"""Data bootstrap provenance."""
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+from inventory.choices import (
+    CHECK_STATUS_COLORS,
+    INVENTORY_EFFECT_COLORS,
+    RUNTIME_IDENTITY_STATUS_COLORS,
+    STATE_COLORS,
+    CheckStatus,
+    DataState,
+    InventoryEffect,
+    RuntimeIdentityStatus,
+    choices_constraint_q,
+)
+
+
+def new_operation_id() -> str:
+    return f"op-{uuid.uuid4().hex[:20]}"
+
+
+class BootstrapOperationQuerySet(models.QuerySet):
+    def active(self) -> "BootstrapOperationQuerySet":
+        return self.filter(status__in=BootstrapOperation.ACTIVE)
+
+    def overdue(self, now: datetime) -> "BootstrapOperationQuerySet":
+        return self.active().filter(deadline__lte=now)
+
+    def for_environment(self, context: str, instance: str) -> "BootstrapOperationQuerySet":
+        return self.filter(environment__context=context, environment__instance=instance)
+
+
+class DataSource(models.TextChoices):
+    """Where a bootstrap takes its data from."""
+
+    EMPTY = "empty", "empty"
+    UPSTREAM_RESTORE = "upstream_restore", "upstream restore"
+
+
+class Status(models.TextChoices):
+    """The lifecycle only; what the outcome means is ``readiness_status``."""
+
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    FINISHED = "finished", "finished"
+    TIMED_OUT = "timed_out", "timed out"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class Phase(models.TextChoices):
+    BOOTSTRAP = "bootstrap", "bootstrap"
+    POST_DEPLOY = "post_deploy", "post-deploy"
+    VERIFICATION = "verification", "verification"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    PASS = "pass", "pass"
+    FAIL = "fail", "fail"
+    NOT_RUN = "not_run", "not run"
+    UNKNOWN = "unknown", "unknown"
+
+
+class Readiness(models.TextChoices):
+    PENDING = "pending", "pending"
+    READY = "ready", "ready"
+    VERIFICATION_FAILED = "verification_failed", "verification failed"
+    UNVERIFIED = "unverified", "unverified"
+    PARTIALLY_BOOTSTRAPPED = "partially_bootstrapped", "partially bootstrapped"
+    FAILED_BEFORE_MUTATION = "failed_before_mutation", "failed before mutation"
+    NOT_RUN = "not_run", "not run"
+    UNKNOWN = "unknown", "unknown"
+
+
+class BootstrapOperation(models.Model):
+    """A database/filestore bootstrap (rebuild from empty, or restore from upstream) against an
+    environment. It mutates data and deploys no artifact, so it never touches a DeploymentRecord.
+
+    Its outcome is kept as separate statuses — the run, whether data changed, each check, the runtime
+    identity — and ``readiness_status`` says what they mean together. Once finished it never changes.
+    """
+
+    DataSource = DataSource
+    Status = Status
+    ACTIVE: ClassVar[frozenset[str]] = frozenset({Status.PENDING, Status.RUNNING})
+    TERMINAL: ClassVar[frozenset[str]] = frozenset({Status.FINISHED, Status.TIMED_OUT, Status.CANCELLED})
+    STATUS_COLORS = {
+        Status.PENDING: "blue",
+        Status.RUNNING: "blue",
+        Status.FINISHED: "grey",
+        Status.TIMED_OUT: "purple",
+        Status.CANCELLED: "grey",
+    }
+
+    Phase = Phase
+    RunStatus = RunStatus
+    RUN_STATUS_COLORS = {
+        RunStatus.PENDING: "blue",
+        RunStatus.RUNNING: "blue",
+        RunStatus.PASS: "green",
+        RunStatus.FAIL: "red",
+        RunStatus.NOT_RUN: "amber",
+        RunStatus.UNKNOWN: "purple",
+    }
+
+    Readiness = Readiness
+    READINESS_COLORS = {
+        Readiness.PENDING: "blue",
+        Readiness.READY: "green",
+        Readiness.VERIFICATION_FAILED: "red",
+        Readiness.UNVERIFIED: "amber",
+        Readiness.PARTIALLY_BOOTSTRAPPED: "orange",
+        Readiness.FAILED_BEFORE_MUTATION: "red",
+        Readiness.NOT_RUN: "amber",
+        Readiness.UNKNOWN: "purple",
+    }
+
+    operation_id = models.CharField(max_length=128, unique=True, default=new_operation_id, editable=False)
+    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="bootstraps")
+    sequence = models.PositiveBigIntegerField(
+        editable=False, help_text="Server order within the environment; its start."
+    )
+    data_source = models.CharField(max_length=32, choices=DataSource.choices)
+    reason = models.TextField(blank=True, default="")
+    requested_by = models.CharField(max_length=150)
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING, editable=False)
+    phase = models.CharField(max_length=16, choices=Phase.choices, blank=True, default="", editable=False)
+    bootstrap_run_status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING, editable=False
+    )
+    data_mutated = models.BooleanField(null=True, blank=True, editable=False)
+    post_deploy_status = models.CharField(
+        max_length=16, choices=CheckStatus.choices, default=CheckStatus.NOT_RUN, editable=False
+    )
+    health_status = models.CharField(
+        max_length=16, choices=CheckStatus.choices, default=CheckStatus.NOT_RUN, editable=False
+    )
+    canonical_status = models.CharField(
+        max_length=16, choices=CheckStatus.choices, default=CheckStatus.NOT_RUN, editable=False
+    )
+    logo_status = models.CharField(
+        max_length=16, choices=CheckStatus.choices, default=CheckStatus.NOT_RUN, editable=False
+    )
+    runtime_identity_status = models.CharField(
+        max_length=16, choices=RuntimeIdentityStatus.choices, default=RuntimeIdentityStatus.UNCHECKED, editable=False
+    )
+    expected_runtime_identity = models.JSONField(null=True, blank=True, editable=False)
+    observed_runtime_identity = models.JSONField(null=True, blank=True, editable=False)
+    runtime_identity_mismatches = models.JSONField(default=list, blank=True, editable=False)
+    readiness_status = models.CharField(
+        max_length=32, choices=Readiness.choices, default=Readiness.PENDING, editable=False
+    )
+    inventory_effect = models.CharField(
+        max_length=16, choices=InventoryEffect.choices, default=InventoryEffect.PENDING, editable=False
+    )
+    verification_evidence = models.JSONField(default=list, blank=True, editable=False)
+    error_message = models.TextField(blank=True, default="", editable=False)
+    cancel_reason = models.TextField(blank=True, default="", editable=False)
+
+    # The data side before the start, restored when the operation ends without touching data.
+    data_state_before = models.CharField(max_length=32, choices=DataState.choices, editable=False)
+    data_detail_before = models.CharField(max_length=500, blank=True, default="", editable=False)
+
+    timeout_seconds = models.PositiveIntegerField(default=3600)
+    deadline = models.DateTimeField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    result_received_at = models.DateTimeField(null=True, blank=True, editable=False)
+    late = models.BooleanField(default=False, editable=False)
+
+    objects = BootstrapOperationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Rule 10: at most one active bootstrap per environment, enforced by the database.
+            models.UniqueConstraint(
+                fields=["environment"],
+                condition=Q(status__in=["pending", "running"]),
+                name="bootstrap_one_active_per_environment",
+                violation_error_code="bootstrap_active",
+            ),
+            models.UniqueConstraint(fields=["environment", "sequence"], name="bootstrap_unique_env_sequence"),
+            models.CheckConstraint(
+                condition=choices_constraint_q("data_source", DataSource), name="bootstrap_data_source_valid"
+            ),
+            models.CheckConstraint(condition=choices_constraint_q("status", Status), name="bootstrap_status_valid"),
+            models.CheckConstraint(
+                condition=Q(phase="") | choices_constraint_q("phase", Phase), name="bootstrap_phase_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("bootstrap_run_status", RunStatus), name="bootstrap_run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("post_deploy_status", CheckStatus), name="bootstrap_post_deploy_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("health_status", CheckStatus), name="bootstrap_health_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("canonical_status", CheckStatus), name="bootstrap_canonical_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("logo_status", CheckStatus), name="bootstrap_logo_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("runtime_identity_status", RuntimeIdentityStatus),
+                name="bootstrap_identity_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("readiness_status", Readiness), name="bootstrap_readiness_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("inventory_effect", InventoryEffect), name="bootstrap_effect_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("data_state_before", DataState), name="bootstrap_data_state_before_valid"
+            ),
+            # "running" only while the operation is active.
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running"]) | ~Q(bootstrap_run_status__in=["pending", "running"]),
+                name="bootstrap_run_status_active_only_while_active",
+            ),
+        ]
+        indexes = [
+            # The deadline sweeper and the read-path expiry: active operations past their deadline.
+            models.Index(
+                fields=["deadline"],
+                condition=Q(status__in=["pending", "running"]),
+                name="bootstrap_active_deadline_idx",
+            ),
+            models.Index(fields=["environment", "-created_at"], name="bootstrap_env_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.operation_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    def check_statuses(self) -> dict[str, str]:
+        return {
+            "post_deploy": self.post_deploy_status,
+            "health": self.health_status,
+            "canonical": self.canonical_status,
+            "logo": self.logo_status,
+        }
+
+    def get_status_color(self) -> str:
+        return self.STATUS_COLORS[self.status]
+
+    def get_bootstrap_run_status_color(self) -> str:
+        return self.RUN_STATUS_COLORS[self.bootstrap_run_status]
+
+    def get_readiness_status_color(self) -> str:
+        return self.READINESS_COLORS[self.readiness_status]
+
+    def get_inventory_effect_color(self) -> str:
+        return INVENTORY_EFFECT_COLORS[self.inventory_effect]
+
+    def get_runtime_identity_status_color(self) -> str:
+        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
+
+    def get_data_state_before_color(self) -> str:
+        return STATE_COLORS[self.data_state_before]
+
+    def get_check_color(self, status: str) -> str:
+        return CHECK_STATUS_COLORS[status]

@@ -1,0 +1,297 @@
+"""Pure decision rules for data bootstraps (PRODUCT.md rule 7).
+
+An outcome is found in three steps: superseded (rule 4), no result (a deadline or a cancel), or a
+result judged on its own fields by ``RESULT_ROWS`` — first matching row wins. No ORM, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from inventory.choices import CheckStatus, DataState, DeploymentState, InventoryEffect, InventoryState
+from inventory.rules import (
+    CHECK_NOT_PASSED,
+    CHECKS,
+    IDENTITY_AGAINST,
+    IDENTITY_UNPROVEN,
+    IdentityComparison,
+    IdentityInput,
+    Row,
+    checks_phrase,
+    combine,
+    first_match,
+    identity_phrase,
+    unpassed_phrases,
+)
+from inventory.rules import ID as IdentityStatus
+
+CS = CheckStatus
+RESULT_RUN_STATUSES = ("pass", "fail", "not_run", "unknown")  # what a result may report
+ALL_RUN_STATUSES = ("pending", "running", *RESULT_RUN_STATUSES)
+
+
+class Readiness:
+    """Readiness values (mirrors ``BootstrapOperation.Readiness`` without importing the ORM)."""
+
+    PENDING = "pending"
+    READY = "ready"
+    VERIFICATION_FAILED = "verification_failed"
+    UNVERIFIED = "unverified"
+    PARTIALLY_BOOTSTRAPPED = "partially_bootstrapped"
+    FAILED_BEFORE_MUTATION = "failed_before_mutation"
+    NOT_RUN = "not_run"
+    UNKNOWN = "unknown"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Contradictions
+# ---------------------------------------------------------------------------------------------------
+
+
+def contradictions(
+    *, bootstrap_run_status: str, data_mutated: bool | None, post_deploy_status: str, identity: IdentityInput
+) -> dict[str, str]:
+    """Fields of a result that cannot all be true, each with why. Empty when the result is coherent."""
+    found: dict[str, str] = {}
+    if bootstrap_run_status in ("pending", "running"):
+        found["bootstrap_run_status"] = f"A result cannot report bootstrap_run_status {bootstrap_run_status!r}."
+    if bootstrap_run_status == "not_run" and data_mutated is not False:
+        found["data_mutated"] = "A run that did not run cannot have changed data: data_mutated must be false."
+    if bootstrap_run_status == "pass" and data_mutated is False:
+        found["data_mutated"] = "A passing bootstrap changes data: data_mutated cannot be false."
+    if bootstrap_run_status in ("fail", "not_run") and post_deploy_status in (CS.PASS, CS.FAIL):
+        found["post_deploy_status"] = (
+            f"The post-deploy update cannot have run ({post_deploy_status!r}) after a bootstrap run "
+            f"{bootstrap_run_status!r}."
+        )
+    if identity.is_contradictory:
+        found["runtime_identity_status"] = "'unverifiable' cannot be sent together with a runtime identity."
+        found["observed_runtime_identity"] = "A runtime identity cannot be sent together with 'unverifiable'."
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 2: no result (deadline passed or cancelled)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BootstrapOutcome:
+    row: int  # index into RESULT_ROWS; -1 for step 2
+    readiness_status: str
+    data_state: str
+    deployment_state: str
+    state: InventoryState
+    effect: InventoryEffect
+    data_detail: str
+    deployment_detail: str | None = None  # None: the artifact side's detail stays as it is
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    bootstrap_run_status: str | None = None  # set by step 2, which forces "unknown"
+
+    @property
+    def advances(self) -> bool:
+        return self.effect == InventoryEffect.ADVANCED
+
+
+def decide_without_result(
+    *, data_mutated: bool | None, data_state_before: str, data_detail_before: str, deployment_state: str, why: str
+) -> BootstrapOutcome:
+    """Step 2: the deadline passed or the operation was cancelled before any result arrived."""
+    if data_mutated is False:
+        data_state, effect, detail = data_state_before, InventoryEffect.RETAINED, data_detail_before
+    else:
+        data_state, effect = DataState.UNKNOWN, InventoryEffect.MARKED
+        mutated = "data may have changed" if data_mutated is None else "data had changed"
+        detail = f"{why}; {mutated}"
+    return BootstrapOutcome(
+        row=-1,
+        readiness_status=Readiness.UNKNOWN,
+        data_state=data_state,
+        deployment_state=deployment_state,
+        state=combine(deployment_state, data_state),
+        effect=effect,
+        data_detail=detail,
+        bootstrap_run_status="unknown",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 3: a result, judged on its own fields
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultFacts:
+    """A coherent result (``contradictions`` returned nothing) and the inventory it lands on."""
+
+    bootstrap_run_status: str
+    data_mutated: bool | None
+    post_deploy_status: str = CS.NOT_RUN
+    checks: Mapping[str, str] = field(default_factory=lambda: {name: CS.NOT_RUN for name in CHECKS})
+    identity: IdentityComparison = IdentityComparison(IdentityStatus.UNCHECKED)
+    required_checks: frozenset[str] = frozenset(CHECKS)
+    identity_required: bool = True
+    data_state_before: str = DataState.UNTOUCHED
+    data_detail_before: str = ""
+    deployment_state: str = DeploymentState.UNRECORDED
+
+    def required_with(self, statuses: frozenset[str] | tuple[str, ...]) -> list[str]:
+        return [name for name in CHECKS if name in self.required_checks and self.checks[name] in statuses]
+
+
+def _run(status: str, *mutated: bool | None):
+    return lambda f: f.bootstrap_run_status == status and (not mutated or f.data_mutated in mutated)
+
+
+RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
+    Row(
+        "run `not_run`",
+        _run("not_run"),
+        {"readiness_status": "`not_run`", "data_state": "before the start", "effect": "`retained`"},
+    ),
+    Row(
+        "run `fail`, data_mutated false",
+        _run("fail", False),
+        {"readiness_status": "`failed_before_mutation`", "data_state": "before the start", "effect": "`retained`"},
+    ),
+    Row(
+        "run `unknown`, data_mutated false",
+        _run("unknown", False),
+        {"readiness_status": "`unknown`", "data_state": "before the start", "effect": "`retained`"},
+    ),
+    Row(
+        "run `fail`, data_mutated true",
+        _run("fail", True),
+        {
+            "readiness_status": "`partially_bootstrapped`",
+            "data_state": "`partially_bootstrapped`",
+            "effect": "`marked`",
+        },
+    ),
+    Row(
+        "run `fail` with data_mutated null, or run `unknown` with true or null",
+        lambda f: _run("fail", None)(f) or _run("unknown", True, None)(f),
+        {"readiness_status": "`unknown`", "data_state": "`unknown`", "effect": "`marked`"},
+    ),
+    Row(
+        "run `pass`, post-deploy `fail`, `unknown` or `not_run`",
+        lambda f: f.post_deploy_status in (CS.FAIL, CS.UNKNOWN, CS.NOT_RUN),
+        {
+            "readiness_status": "`partially_bootstrapped`",
+            "data_state": "`partially_bootstrapped`",
+            "effect": "`marked`",
+        },
+    ),
+    Row(
+        "run `pass`, identity `mismatch` or `malformed`",
+        lambda f: f.identity.status in IDENTITY_AGAINST,
+        {
+            "readiness_status": "`verification_failed`",
+            "data_state": "`verification_failed`, and `deployment_state` `stale_inventory`",
+            "effect": "`marked`",
+        },
+    ),
+    Row(
+        "run `pass`, a required check (health, canonical, logo) `fail`",
+        lambda f: bool(f.required_with((CS.FAIL,))),
+        {"readiness_status": "`verification_failed`", "data_state": "`verification_failed`", "effect": "`marked`"},
+    ),
+    Row(
+        "run `pass`, a required check `skipped`/`not_run`/`unknown`, or identity "
+        "`missing`/`unverifiable`/`unchecked` where required",
+        lambda f: (
+            bool(f.required_with(tuple(CHECK_NOT_PASSED)))
+            or (f.identity_required and f.identity.status in IDENTITY_UNPROVEN)
+        ),
+        {"readiness_status": "`unverified`", "data_state": "`unverified`", "effect": "`marked`"},
+    ),
+    Row(
+        "run `pass`, everything else",
+        lambda f: True,
+        {
+            "readiness_status": "`ready`",
+            "data_state": "`current`, and `deployment_state` `current` when the identity matched",
+            "effect": "`advanced` if `state` is now `current`, else `retained`",
+        },
+    ),
+)
+
+_BEFORE = object()  # "the data state before the start"
+_RESULT_ROW_RESULT = (
+    (Readiness.NOT_RUN, _BEFORE, InventoryEffect.RETAINED),
+    (Readiness.FAILED_BEFORE_MUTATION, _BEFORE, InventoryEffect.RETAINED),
+    (Readiness.UNKNOWN, _BEFORE, InventoryEffect.RETAINED),
+    (Readiness.PARTIALLY_BOOTSTRAPPED, DataState.PARTIALLY_BOOTSTRAPPED, InventoryEffect.MARKED),
+    (Readiness.UNKNOWN, DataState.UNKNOWN, InventoryEffect.MARKED),
+    (Readiness.PARTIALLY_BOOTSTRAPPED, DataState.PARTIALLY_BOOTSTRAPPED, InventoryEffect.MARKED),
+    (Readiness.VERIFICATION_FAILED, DataState.VERIFICATION_FAILED, InventoryEffect.MARKED),
+    (Readiness.VERIFICATION_FAILED, DataState.VERIFICATION_FAILED, InventoryEffect.MARKED),
+    (Readiness.UNVERIFIED, DataState.UNVERIFIED, InventoryEffect.MARKED),
+    (Readiness.READY, DataState.CURRENT, None),
+)
+
+
+def _result_detail(index: int, f: ResultFacts) -> str:
+    mutated = {True: "data changed", False: "data unchanged", None: "data may have changed"}[f.data_mutated]
+    post = {"post_deploy": f.post_deploy_status}
+    if index == 3:
+        return "the bootstrap run failed after changing data"
+    if index == 4:
+        return f"the bootstrap run reported {f.bootstrap_run_status}; {mutated}"
+    if index == 5:
+        return ", ".join(unpassed_phrases(post, ["post_deploy"]))
+    if index == 6:
+        return identity_phrase(f.identity)
+    if index == 7:
+        return checks_phrase(f.required_with((CS.FAIL,)), "failed")
+    if index == 8:
+        phrases = unpassed_phrases(f.checks, f.required_with(tuple(CHECK_NOT_PASSED)))
+        if f.identity_required and f.identity.status in IDENTITY_UNPROVEN:
+            phrases.append(identity_phrase(f.identity))
+        return ", ".join(phrases)
+    return ""
+
+
+def decide_result(f: ResultFacts) -> BootstrapOutcome:
+    """Step 3: what a coherent result does to inventory. First matching row wins."""
+    index, _row = first_match(RESULT_ROWS, f)
+    readiness, data_state, effect = _RESULT_ROW_RESULT[index]
+    restored = data_state is _BEFORE
+    data_state = f.data_state_before if restored else data_state
+    deployment_state = f.deployment_state
+    deployment_detail: str | None = None
+    if index == 6:
+        deployment_state, deployment_detail = DeploymentState.STALE_INVENTORY, identity_phrase(f.identity)
+    elif index == 9 and f.identity.status == IdentityStatus.MATCH:
+        deployment_state, deployment_detail = DeploymentState.CURRENT, ""
+    state = combine(deployment_state, data_state)
+    if effect is None:
+        effect = InventoryEffect.ADVANCED if state == InventoryState.CURRENT else InventoryEffect.RETAINED
+    notes: tuple[str, ...] = ()
+    if f.bootstrap_run_status == "pass":
+        optional_failed = [name for name in CHECKS if name not in f.required_checks and f.checks[name] == CS.FAIL]
+        if optional_failed:
+            notes = (
+                checks_phrase(optional_failed, "failed")
+                + " but "
+                + ("are" if len(optional_failed) > 1 else "is")
+                + " not required",
+            )
+    return BootstrapOutcome(
+        row=index,
+        readiness_status=readiness,
+        data_state=data_state,
+        deployment_state=deployment_state,
+        state=state,
+        effect=effect,
+        data_detail=f.data_detail_before if restored else _result_detail(index, f),
+        deployment_detail=deployment_detail,
+        notes=notes,
+    )
+
+
+def readiness_of(f: ResultFacts) -> str:
+    """Readiness from step 3's table alone — what a superseded result is stored with."""
+    index, _row = first_match(RESULT_ROWS, f)
+    return _RESULT_ROW_RESULT[index][0]

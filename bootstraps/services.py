@@ -1,0 +1,458 @@
+"""Services for data bootstraps: start, result, one-shot, cancel, and deadline expiry (rules 7, 9, 10).
+
+Each runs in one transaction under the environment's inventory row lock and appends exactly one
+``InventoryTransition`` when it is applied. A bootstrap never creates, edits or re-stamps a
+``DeploymentRecord`` (rule 1): these services only read the current deployment to compare identities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bootstraps.models import BootstrapOperation
+from bootstraps.rules import (
+    RESULT_RUN_STATUSES,
+    BootstrapOutcome,
+    ResultFacts,
+    contradictions,
+    decide_result,
+    decide_without_result,
+    readiness_of,
+)
+from inventory.choices import CheckStatus, DataState, InventoryEffect
+from inventory.models import Environment, EnvironmentInventory, InventoryTransition
+from inventory.rules import NOT_SENT, IdentityInput, compare_identity
+from inventory.services import (
+    Cause,
+    apply_transition,
+    check_status,
+    lock_inventory,
+    next_sequence,
+    note_identity,
+    verified_at,
+)
+from launchplane.errors import BootstrapActive, ContradictoryResult, InvalidInput, NotFound, OperationFinished
+
+Status = BootstrapOperation.Status
+CauseType = InventoryTransition.CauseType
+MAX_TIMEOUT_SECONDS = 86400
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """What a bootstrap driver reports when the run is over."""
+
+    bootstrap_run_status: str
+    data_mutated: bool | None
+    post_deploy_status: str = CheckStatus.NOT_RUN
+    health_status: str = CheckStatus.NOT_RUN
+    canonical_status: str = CheckStatus.NOT_RUN
+    logo_status: str = CheckStatus.NOT_RUN
+    identity: IdentityInput = NOT_SENT
+    verification_evidence: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    finished_at: datetime | None = None
+    error_message: str = ""
+
+    @property
+    def checks(self) -> dict[str, str]:
+        return {"health": self.health_status, "canonical": self.canonical_status, "logo": self.logo_status}
+
+    def validate(self, prefix: str = "") -> None:
+        """Reject unknown statuses (400 validation_error) and contradictions (400 contradictory_result)."""
+        if self.bootstrap_run_status not in (*RESULT_RUN_STATUSES, "pending", "running"):
+            raise InvalidInput(
+                "bootstrap_run_status must be one of pass, fail, not_run, unknown.",
+                fields={f"{prefix}bootstrap_run_status": f"not a run status: {self.bootstrap_run_status!r}"},
+            )
+        for name in ("post_deploy_status", "health_status", "canonical_status", "logo_status"):
+            try:
+                check_status(name, getattr(self, name))
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, fields={f"{prefix}{k}": v for k, v in exc.fields.items()}) from exc
+        found = contradictions(
+            bootstrap_run_status=self.bootstrap_run_status,
+            data_mutated=self.data_mutated,
+            post_deploy_status=self.post_deploy_status,
+            identity=self.identity,
+        )
+        if found:
+            raise ContradictoryResult(
+                "The result contradicts itself: " + " ".join(found.values()),
+                fields={f"{prefix}{name}": why for name, why in found.items()},
+            )
+
+
+def get_operation(operation_id: str) -> BootstrapOperation:
+    try:
+        return BootstrapOperation.objects.select_related("environment").get(operation_id=operation_id)
+    except BootstrapOperation.DoesNotExist as exc:
+        raise NotFound(f"No bootstrap operation {operation_id}.") from exc
+
+
+# ---------------------------------------------------------------------------------------------------
+# Deadlines (rule 9)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _end_without_result(
+    inventory: EnvironmentInventory, operation: BootstrapOperation, *, status: str, cause: Cause, why: str
+) -> InventoryTransition:
+    """Rule 7 step 2 for an operation that ends with no result (deadline or cancel)."""
+    outcome = decide_without_result(
+        data_mutated=operation.data_mutated,
+        data_state_before=operation.data_state_before,
+        data_detail_before=operation.data_detail_before,
+        deployment_state=inventory.deployment_state,
+        why=f"bootstrap {operation.operation_id} {why}",
+    )
+    operation.status = status
+    operation.bootstrap_run_status = outcome.bootstrap_run_status
+    operation.readiness_status = outcome.readiness_status
+    operation.inventory_effect = outcome.effect
+    operation.save(
+        update_fields=[
+            "status",
+            "bootstrap_run_status",
+            "readiness_status",
+            "inventory_effect",
+            "cancel_reason",
+            "finished_at",
+        ]
+    )
+    return apply_transition(
+        inventory,
+        deployment_state=outcome.deployment_state,
+        data_state=outcome.data_state,
+        effect=outcome.effect,
+        cause=cause,
+        reason=f"Bootstrap {operation.operation_id} {why}; "
+        + (
+            "data unchanged, data state restored."
+            if outcome.effect == InventoryEffect.RETAINED
+            else "data state unknown."
+        ),
+        data_detail=outcome.data_detail,
+    )
+
+
+def expire_locked(inventory: EnvironmentInventory, now: datetime) -> int:
+    """Time out the environment's overdue operations; the caller holds the inventory lock.
+
+    The transition is stamped with the deadline, not with the moment we noticed.
+    """
+    expired = 0
+    for operation in BootstrapOperation.objects.filter(environment=inventory.environment).overdue(now):
+        operation.environment = inventory.environment
+        _end_without_result(
+            inventory,
+            operation,
+            status=Status.TIMED_OUT,
+            cause=Cause(CauseType.DEADLINE, operation.operation_id, "deadline", operation.deadline),
+            why=f"timed out at its deadline ({operation.timeout_seconds}s)",
+        )
+        expired += 1
+    return expired
+
+
+def expire_overdue(now: datetime | None = None, *, environment: Environment | None = None) -> int:
+    """Time out every overdue operation (or one environment's). Safe to run on several hosts at once:
+    each environment is handled under its row lock and re-checked there."""
+    now = now or timezone.now()
+    overdue = BootstrapOperation.objects.overdue(now)
+    if environment is not None:
+        overdue = overdue.filter(environment=environment)
+    expired = 0
+    for environment_id in overdue.values_list("environment_id", flat=True).distinct():
+        with transaction.atomic():
+            env = Environment.objects.get(pk=environment_id)
+            expired += expire_locked(lock_inventory(env), now)
+    return expired
+
+
+# ---------------------------------------------------------------------------------------------------
+# Start
+# ---------------------------------------------------------------------------------------------------
+
+
+def _start_locked(
+    inventory: EnvironmentInventory,
+    *,
+    data_source: str,
+    reason: str,
+    timeout_seconds: int,
+    actor: str,
+    idempotency_key: str,
+    request_fingerprint: str,
+    now: datetime,
+) -> BootstrapOperation:
+    environment = inventory.environment
+    if data_source not in BootstrapOperation.DataSource.values:
+        raise InvalidInput(
+            "data_source must be empty or upstream_restore.",
+            fields={"data_source": f"not a data source: {data_source!r}"},
+        )
+    if not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidInput(
+            f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}.", fields={"timeout_seconds": "out of range"}
+        )
+    expire_locked(inventory, now)
+    active = BootstrapOperation.objects.filter(environment=environment).active().first()
+    if active is not None:
+        raise BootstrapActive(
+            f"Bootstrap {active.operation_id} is still active on {environment}; wait for its result or cancel it.",
+            fields={"operation_id": active.operation_id},
+            active_operation_id=active.operation_id,
+        )
+    try:
+        with transaction.atomic():  # a savepoint: the partial unique index is the last word (rule 10)
+            return BootstrapOperation.objects.create(
+                environment=environment,
+                sequence=next_sequence(inventory),
+                data_source=data_source,
+                reason=reason,
+                requested_by=actor,
+                idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint,
+                status=Status.RUNNING,
+                bootstrap_run_status=BootstrapOperation.RunStatus.RUNNING,
+                data_state_before=inventory.data_state,
+                data_detail_before=inventory.data_detail,
+                timeout_seconds=timeout_seconds,
+                deadline=now + timedelta(seconds=timeout_seconds),
+                started_at=now,
+            )
+    except IntegrityError as exc:
+        raise BootstrapActive(f"Another bootstrap is active on {environment}.") from exc
+
+
+def start_bootstrap(
+    environment: Environment,
+    *,
+    data_source: str,
+    actor: str,
+    reason: str = "",
+    timeout_seconds: int = 3600,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
+    now: datetime | None = None,
+) -> BootstrapOperation:
+    """Start a bootstrap: the data side reads ``bootstrap_in_progress`` until its outcome is known."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        inventory = lock_inventory(environment)
+        operation = _start_locked(
+            inventory,
+            data_source=data_source,
+            reason=reason,
+            timeout_seconds=timeout_seconds,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            now=now,
+        )
+        inventory.last_bootstrap = operation
+        apply_transition(
+            inventory,
+            deployment_state=inventory.deployment_state,
+            data_state=DataState.BOOTSTRAP_IN_PROGRESS,
+            effect=InventoryEffect.PENDING,
+            cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, now),
+            reason=f"Bootstrap {operation.operation_id} started ({data_source}).",
+            data_detail=f"bootstrap {operation.operation_id} from {data_source}, "
+            f"deadline {operation.deadline:%Y-%m-%d %H:%M} UTC",
+            changed_fields=["last_bootstrap"],
+        )
+    return operation
+
+
+# ---------------------------------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------------------------------
+
+
+def _store_result(operation: BootstrapOperation, result: BootstrapResult, comparison, expected, now: datetime) -> None:
+    operation.late = operation.status == Status.TIMED_OUT
+    operation.status = Status.FINISHED
+    operation.bootstrap_run_status = result.bootstrap_run_status
+    operation.data_mutated = result.data_mutated
+    operation.post_deploy_status = result.post_deploy_status
+    operation.health_status = result.health_status
+    operation.canonical_status = result.canonical_status
+    operation.logo_status = result.logo_status
+    operation.expected_runtime_identity = expected
+    operation.observed_runtime_identity = result.identity.value if result.identity.sent else None
+    operation.runtime_identity_status = comparison.status
+    operation.runtime_identity_mismatches = list(comparison.mismatches)
+    operation.verification_evidence = [dict(probe) for probe in result.verification_evidence]
+    operation.error_message = result.error_message
+    operation.finished_at = result.finished_at or now
+    operation.result_received_at = now
+
+
+def _apply_result_locked(
+    inventory: EnvironmentInventory,
+    operation: BootstrapOperation,
+    result: BootstrapResult,
+    *,
+    actor: str,
+    now: datetime,
+    changed: Sequence[str] = (),
+) -> InventoryTransition | None:
+    environment = inventory.environment
+    current = inventory.current_deployment
+    expected = current.own_identity if current else None
+    comparison = compare_identity(expected, result.identity)
+    facts = ResultFacts(
+        bootstrap_run_status=result.bootstrap_run_status,
+        data_mutated=result.data_mutated,
+        post_deploy_status=result.post_deploy_status,
+        checks=result.checks,
+        identity=comparison,
+        required_checks=frozenset(environment.required_checks),
+        identity_required=environment.requires_runtime_identity,
+        data_state_before=operation.data_state_before,
+        data_detail_before=operation.data_detail_before,
+        deployment_state=inventory.deployment_state,
+    )
+    _store_result(operation, result, comparison, expected, now)
+
+    if inventory.last_bootstrap_id != operation.pk:  # step 1: another bootstrap started after this one
+        operation.readiness_status = readiness_of(facts)
+        operation.inventory_effect = InventoryEffect.SUPERSEDED
+        operation.save()
+        return None
+
+    outcome: BootstrapOutcome = decide_result(facts)
+    operation.readiness_status = outcome.readiness_status
+    operation.inventory_effect = outcome.effect
+    operation.save()
+    changed = [*changed, *note_identity(inventory, result.identity, comparison, operation.finished_at)]
+    if outcome.readiness_status == BootstrapOperation.Readiness.READY:
+        inventory.current_bootstrap = operation
+        changed.append("current_bootstrap")
+    if outcome.advances:
+        inventory.lkg_deployment = current
+        inventory.lkg_bootstrap = operation
+        inventory.lkg_verified_at = verified_at(operation.finished_at, now)
+        changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
+    late = " (late)" if operation.late else ""
+    detail = (
+        f"bootstrap {operation.operation_id}: {outcome.data_detail}"
+        if outcome.data_detail and outcome.row >= 3
+        else outcome.data_detail
+    )
+    return apply_transition(
+        inventory,
+        deployment_state=outcome.deployment_state,
+        data_state=outcome.data_state,
+        effect=outcome.effect,
+        cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, operation.finished_at),
+        reason=f"Bootstrap {operation.operation_id} result{late}: run {result.bootstrap_run_status}, "
+        f"readiness {outcome.readiness_status}"
+        + (f" ({outcome.data_detail})." if outcome.row >= 3 and outcome.data_detail else "."),
+        data_detail=detail,
+        deployment_detail=outcome.deployment_detail,
+        notes=outcome.notes,
+        changed_fields=changed,
+    )
+
+
+def record_bootstrap_result(
+    operation: BootstrapOperation, result: BootstrapResult, *, actor: str, now: datetime | None = None
+) -> BootstrapOperation:
+    """Apply a bootstrap's result (rule 7). Late results for timed-out operations are accepted."""
+    now = now or timezone.now()
+    result.validate()
+    with transaction.atomic():
+        inventory = lock_inventory(operation.environment)
+        expire_locked(inventory, now)
+        operation = BootstrapOperation.objects.get(pk=operation.pk)  # re-read under the lock
+        operation.environment = inventory.environment
+        if operation.status in (Status.FINISHED, Status.CANCELLED):
+            raise OperationFinished(
+                f"Bootstrap {operation.operation_id} is already {operation.status}; its result cannot change.",
+                fields={"operation_id": operation.status},
+            )
+        _apply_result_locked(inventory, operation, result, actor=actor, now=now)
+    return operation
+
+
+def run_bootstrap_once(
+    environment: Environment,
+    result: BootstrapResult,
+    *,
+    data_source: str,
+    actor: str,
+    reason: str = "",
+    timeout_seconds: int = 3600,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
+    now: datetime | None = None,
+) -> BootstrapOperation:
+    """Start and finish a bootstrap in one request: one operation, one transition."""
+    now = now or timezone.now()
+    result.validate(prefix="result.")
+    with transaction.atomic():
+        inventory = lock_inventory(environment)
+        operation = _start_locked(
+            inventory,
+            data_source=data_source,
+            reason=reason,
+            timeout_seconds=timeout_seconds,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            now=now,
+        )
+        inventory.last_bootstrap = operation
+        _apply_result_locked(inventory, operation, result, actor=actor, now=now, changed=["last_bootstrap"])
+    return operation
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cancel
+# ---------------------------------------------------------------------------------------------------
+
+
+def cancel_bootstrap(
+    operation: BootstrapOperation,
+    *,
+    reason: str,
+    actor: str,
+    data_mutated: bool | None = None,
+    now: datetime | None = None,
+) -> BootstrapOperation:
+    """Cancel an active operation. Unless data is known unchanged, the data side becomes ``unknown``."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A cancel needs a reason.", fields={"reason": "required"})
+    with transaction.atomic():
+        inventory = lock_inventory(operation.environment)
+        expire_locked(inventory, now)
+        operation = BootstrapOperation.objects.get(pk=operation.pk)
+        operation.environment = inventory.environment
+        if not operation.is_active:
+            raise OperationFinished(
+                f"Bootstrap {operation.operation_id} is already {operation.status}; it cannot be cancelled.",
+                fields={"operation_id": operation.status},
+            )
+        if data_mutated is not None:
+            operation.data_mutated = data_mutated
+            operation.save(update_fields=["data_mutated"])
+        operation.cancel_reason = reason
+        operation.finished_at = now
+        _end_without_result(
+            inventory,
+            operation,
+            status=Status.CANCELLED,
+            cause=Cause(CauseType.CANCEL, operation.operation_id, actor, now),
+            why=f"was cancelled by {actor} ({reason})",
+        )
+    return operation

@@ -1,0 +1,41 @@
+"""Pieces shared by the evidence models."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*\Z"
+slug_validator = RegexValidator(
+    SLUG_PATTERN,
+    "Use a lowercase slug: letters a-z, digits, '_' and '-', starting with a letter or digit.",
+    code="invalid_slug",
+)
+RECORD_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}\Z"
+record_id_validator = RegexValidator(
+    RECORD_ID_PATTERN, "Use 1-128 characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'.", code="invalid_record_id"
+)
+
+
+class ImmutableEvidence(models.Model):
+    """Evidence rows are written once by a service and never changed or deleted afterwards.
+
+    The guard covers ``save()`` and ``delete()`` on instances; the admin and the API expose no way to
+    change them, and foreign keys to evidence use ``PROTECT``.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValidationError(f"{type(self).__name__} is evidence and cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError(f"{type(self).__name__} is evidence and cannot be deleted.")
+
+    delete.alters_data = True

@@ -1,0 +1,237 @@
+"""The current pointer for each environment."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
+
+from inventory.choices import (
+    FRESHNESS_COLORS,
+    RUNTIME_IDENTITY_STATUS_COLORS,
+    STATE_COLORS,
+    DataState,
+    DeploymentState,
+    Freshness,
+    InventoryState,
+    RuntimeIdentityStatus,
+    choices_constraint_q,
+)
+from inventory.rules import freshness
+
+
+class EpochSeconds(models.Func):
+    """Seconds since the Unix epoch of a datetime column, on SQLite and PostgreSQL alike.
+
+    Freshness compares ``verified_at + ttl`` with now per row; Django cannot multiply an integer
+    column by an interval on SQLite, so both sides are compared as epoch seconds instead.
+    """
+
+    output_field = models.FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra_context
+        )
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)", **extra_context)
+
+
+class EnvironmentInventoryQuerySet(models.QuerySet):
+    def with_related(self) -> "EnvironmentInventoryQuerySet":
+        """Everything a read model or a board row shows, in one query."""
+        return self.select_related(
+            "environment",
+            "current_deployment",
+            "last_deployment_attempt",
+            "lkg_deployment",
+            "lkg_bootstrap",
+            "last_bootstrap",
+            "acknowledged_by",
+        )
+
+    def with_freshness(self, now: datetime) -> "EnvironmentInventoryQuerySet":
+        """Annotate ``freshness_value`` computed in the database, the same as ``rules.freshness``."""
+        verified_until = ExpressionWrapper(
+            EpochSeconds("lkg_verified_at") + F("environment__verification_ttl_seconds"),
+            output_field=models.FloatField(),
+        )
+        has_records = Q(last_deployment_attempt__isnull=False) | Q(last_bootstrap__isnull=False)
+        return self.alias(verified_until=verified_until).annotate(
+            freshness_value=Case(
+                When(Q(lkg_verified_at__isnull=True) & has_records, then=Value(Freshness.RECORDED.value)),
+                When(lkg_verified_at__isnull=True, then=Value(Freshness.MISSING.value)),
+                When(verified_until__gte=now.timestamp(), then=Value(Freshness.VERIFIED.value)),
+                default=Value(Freshness.STALE.value),
+                output_field=models.CharField(),
+            )
+        )
+
+    def not_current(self) -> "EnvironmentInventoryQuerySet":
+        return self.exclude(state=InventoryState.CURRENT)
+
+    def worst_first(self) -> "EnvironmentInventoryQuerySet":
+        """Most severe state first, then the longest in that state."""
+        order = Case(
+            *[When(state=value, then=Value(rank)) for rank, value in enumerate(InventoryState.values)],
+            output_field=models.IntegerField(),
+        )
+        return self.alias(severity_rank=order).order_by("severity_rank", "state_changed_at", "pk")
+
+
+class EnvironmentInventory(models.Model):
+    """Where an environment stands: the artifact side and the data side kept apart, their
+    combination as ``state``, the pointers to the latest attempts and to last known good.
+
+    Written only by the services in ``inventory.services`` and ``bootstraps.services``, under a row
+    lock, together with an ``InventoryTransition``.
+    """
+
+    environment = models.OneToOneField(
+        "inventory.Environment", on_delete=models.CASCADE, primary_key=True, related_name="inventory"
+    )
+    deployment_state = models.CharField(
+        max_length=32, choices=DeploymentState.choices, default=DeploymentState.UNRECORDED, editable=False
+    )
+    data_state = models.CharField(max_length=32, choices=DataState.choices, default=DataState.UNTOUCHED, editable=False)
+    state = models.CharField(
+        max_length=32, choices=InventoryState.choices, default=InventoryState.UNRECORDED, editable=False
+    )
+    state_reason = models.TextField(default="No artifact deployment is recorded.", editable=False)
+    # Why each side is what it is; state_reason is composed from these.
+    deployment_detail = models.CharField(max_length=500, blank=True, default="", editable=False)
+    data_detail = models.CharField(max_length=500, blank=True, default="", editable=False)
+
+    current_deployment = models.ForeignKey(
+        "inventory.DeploymentRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    last_deployment_attempt = models.ForeignKey(
+        "inventory.DeploymentRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    # The bootstrap whose data is in place: the last one that ended ready.
+    current_bootstrap = models.ForeignKey(
+        "bootstraps.BootstrapOperation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    last_bootstrap = models.ForeignKey(
+        "bootstraps.BootstrapOperation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    lkg_deployment = models.ForeignKey(
+        "inventory.DeploymentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name="last known good deployment",
+    )
+    lkg_bootstrap = models.ForeignKey(
+        "bootstraps.BootstrapOperation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name="last known good bootstrap",
+    )
+    lkg_verified_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name="last known good verified at"
+    )
+
+    observed_runtime_identity = models.JSONField(null=True, blank=True, editable=False)
+    runtime_identity_status = models.CharField(
+        max_length=16, choices=RuntimeIdentityStatus.choices, default=RuntimeIdentityStatus.UNCHECKED, editable=False
+    )
+    runtime_identity_mismatches = models.JSONField(default=list, blank=True, editable=False)
+    observed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    last_sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    state_changed_at = models.DateTimeField(editable=False)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledgement_note = models.TextField(blank=True, default="", editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EnvironmentInventoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "environment inventories"
+        constraints = [
+            models.CheckConstraint(
+                condition=choices_constraint_q("state", InventoryState), name="inventory_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("deployment_state", DeploymentState),
+                name="inventory_deployment_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("data_state", DataState), name="inventory_data_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("runtime_identity_status", RuntimeIdentityStatus),
+                name="inventory_identity_status_valid",
+            ),
+        ]
+        indexes = [
+            # The board's state filter and per-state counts.
+            models.Index(fields=["state", "state_changed_at"], name="inventory_state_since_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment} — {self.state}"
+
+    def freshness_at(self, now: datetime) -> Freshness:
+        """Freshness at ``now``; uses the database annotation when the queryset made one."""
+        annotated = getattr(self, "freshness_value", None)
+        if annotated is not None:
+            return Freshness(annotated)
+        return freshness(
+            now,
+            has_records=self.last_deployment_attempt_id is not None or self.last_bootstrap_id is not None,
+            verified_at=self.lkg_verified_at,
+            ttl_seconds=self.environment.verification_ttl_seconds,
+        )
+
+    @property
+    def last_known_good(self) -> dict[str, object]:
+        return {
+            "deployment_record_id": self.lkg_deployment.record_id if self.lkg_deployment_id else None,
+            "bootstrap_operation_id": self.lkg_bootstrap.operation_id if self.lkg_bootstrap_id else None,
+            "verified_at": self.lkg_verified_at,
+        }
+
+    @property
+    def expected_runtime_identity(self) -> dict[str, str] | None:
+        return self.current_deployment.own_identity if self.current_deployment_id else None
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+    def get_state_color(self) -> str:
+        return STATE_COLORS[self.state]
+
+    def get_deployment_state_color(self) -> str:
+        return STATE_COLORS[self.deployment_state]
+
+    def get_data_state_color(self) -> str:
+        return STATE_COLORS[self.data_state]
+
+    def get_runtime_identity_status_color(self) -> str:
+        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
+
+    @staticmethod
+    def get_freshness_color(value: str) -> str:
+        return FRESHNESS_COLORS[value]

@@ -1,0 +1,111 @@
+"""Builders for tests. Everything goes through the services, as production code does."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+from bootstraps.models import BootstrapOperation
+from bootstraps.services import BootstrapResult, record_bootstrap_result, run_bootstrap_once, start_bootstrap
+from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
+from inventory.rules import NOT_SENT, IdentityInput
+from inventory.services import Recorded, create_environment, record_deployment
+
+T0 = datetime.fromisoformat("2026-11-01T12:00:00+00:00")
+_artifacts = count(1)
+
+
+def make_environment(context: str = "cm", instance: str = "testing", **kwargs: Any) -> Environment:
+    return create_environment(context=context, instance=instance, **kwargs)
+
+
+def inventory_of(environment: Environment) -> EnvironmentInventory:
+    return EnvironmentInventory.objects.with_related().get(pk=environment.pk)
+
+
+def identity_of(record: DeploymentRecord | None, **overrides: Any) -> IdentityInput:
+    """The identity a runtime running ``record`` reports, with ``overrides`` applied."""
+    value = dict(record.own_identity) if record else {}
+    value.update(overrides)
+    return IdentityInput(sent=True, value=value)
+
+
+def deploy(
+    environment: Environment,
+    *,
+    deploy_status: str = "pass",
+    post_deploy_status: str = "pass",
+    health_status: str = "pass",
+    identity: IdentityInput | str | None = "match",
+    finished_at: datetime | None = None,
+    record_id: str | None = None,
+    now: datetime | None = None,
+    actor: str = "ci",
+) -> Recorded:
+    """Record a deployment. ``identity="match"`` sends the identity the record itself expects."""
+    number = next(_artifacts)
+    record_id = record_id or f"dep-{number}"
+    finished_at = finished_at or T0 + timedelta(minutes=number)
+    if identity == "match":
+        identity = IdentityInput(
+            sent=True,
+            value={
+                "context": environment.context,
+                "instance": environment.instance,
+                "deployment_record_id": record_id,
+                "artifact_id": f"artifact-{number}",
+                "source_git_ref": "refs/heads/main",
+                "image_reference": f"registry.example/odoo:{number}",
+            },
+        )
+    elif identity is None:
+        identity = NOT_SENT
+    return record_deployment(
+        environment,
+        record_id=record_id,
+        artifact_id=f"artifact-{number}",
+        source_git_ref="refs/heads/main",
+        deploy_status=deploy_status,
+        post_deploy_status=post_deploy_status,
+        health_status=health_status,
+        started_at=finished_at - timedelta(minutes=2),
+        finished_at=finished_at,
+        identity=identity,
+        actor=actor,
+        now=now or finished_at,
+    )
+
+
+def passing_result(environment: Environment, **overrides: Any) -> BootstrapResult:
+    """A result that passes everything and reports the current deployment's identity."""
+    inventory = inventory_of(environment)
+    fields: dict[str, Any] = {
+        "bootstrap_run_status": "pass",
+        "data_mutated": True,
+        "post_deploy_status": "pass",
+        "health_status": "pass",
+        "canonical_status": "pass",
+        "logo_status": "pass",
+        "identity": identity_of(inventory.current_deployment) if inventory.current_deployment else NOT_SENT,
+    }
+    fields.update(overrides)
+    return BootstrapResult(**fields)
+
+
+def start(environment: Environment, *, now: datetime | None = None, **kwargs: Any) -> BootstrapOperation:
+    kwargs.setdefault("data_source", "upstream_restore")
+    kwargs.setdefault("actor", "driver")
+    return start_bootstrap(environment, now=now or T0, **kwargs)
+
+
+def finish(
+    operation: BootstrapOperation, result: BootstrapResult, *, now: datetime | None = None
+) -> BootstrapOperation:
+    return record_bootstrap_result(operation, result, actor="driver", now=now or T0 + timedelta(minutes=1))
+
+
+def bootstrap_once(
+    environment: Environment, result: BootstrapResult, *, now: datetime | None = None
+) -> BootstrapOperation:
+    return run_bootstrap_once(environment, result, data_source="empty", actor="driver", now=now or T0)
