@@ -41,7 +41,8 @@ from launchplane.errors import BootstrapActive, ContradictoryResult, InvalidInpu
 
 Status = BootstrapOperation.Status
 CauseType = InventoryTransition.CauseType
-MAX_TIMEOUT_SECONDS = 86400
+# The API accepts 1-86400 seconds (PRODUCT.md); operators and the demo seed may set longer deadlines.
+MAX_TIMEOUT_SECONDS = 31 * 86400
 
 
 @dataclass(frozen=True)
