@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bootstraps.models import BootstrapOperation
@@ -161,15 +162,22 @@ def expire_locked(inventory: EnvironmentInventory, now: datetime) -> int:
     return expired
 
 
-def expire_overdue(now: datetime | None = None, *, environment: Environment | None = None) -> int:
-    """Time out every overdue operation (or one environment's). Safe to run on several hosts at once:
-    each environment is handled under its row lock and re-checked there."""
+def expire_overdue(
+    now: datetime | None = None,
+    *,
+    environment: Environment | None = None,
+    environments: QuerySet[Environment] | None = None,
+) -> int:
+    """Time out every overdue operation (or those of some environments). Safe to run on several hosts
+    at once: each environment is handled under its row lock and re-checked there."""
     now = now or timezone.now()
     overdue = BootstrapOperation.objects.overdue(now)
     if environment is not None:
         overdue = overdue.filter(environment=environment)
+    if environments is not None:
+        overdue = overdue.filter(environment__in=environments)
     expired = 0
-    for environment_id in overdue.values_list("environment_id", flat=True).distinct():
+    for environment_id in overdue.order_by().values_list("environment_id", flat=True).distinct():
         with transaction.atomic():
             env = Environment.objects.get(pk=environment_id)
             expired += expire_locked(lock_inventory(env), now)

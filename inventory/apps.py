@@ -2,5 +2,7 @@ from django.apps import AppConfig
 
 
 class InventoryConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
+    """Environments, artifact deployment provenance, the inventory pointer and its history."""
+
     name = "inventory"
+    verbose_name = "Inventory"

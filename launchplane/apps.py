@@ -9,3 +9,4 @@ class LaunchplaneConfig(AppConfig):
 
     def ready(self) -> None:
         from launchplane import checks  # noqa: F401  (registers the system checks)
+        from launchplane.api import extensions  # noqa: F401  (OpenAPI: the bearer scheme)

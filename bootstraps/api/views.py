@@ -1,0 +1,139 @@
+"""API views for bootstrap operations. They call services and hold no rule."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from bootstraps.api.serializers import (
+    BootstrapOperationSerializer,
+    BootstrapResponseSerializer,
+    CancelSerializer,
+    ResultSerializer,
+    StartSerializer,
+)
+from bootstraps.filtersets import BootstrapOperationFilterSet
+from bootstraps.models import BootstrapOperation
+from bootstraps.services import (
+    cancel_bootstrap,
+    expire_overdue,
+    record_bootstrap_result,
+    run_bootstrap_once,
+    start_bootstrap,
+)
+from inventory.api.views import in_scope, read_model, scoped_environment
+from inventory.models import Environment
+from launchplane.api.auth import scope_of
+from launchplane.api.idempotency import idempotent
+from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, READ_ERRORS, WRITE_ERRORS
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List bootstrap operations, newest first"),
+    retrieve=extend_schema(
+        summary="Read one bootstrap operation", responses={200: BootstrapOperationSerializer, **READ_ERRORS}
+    ),
+)
+class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Data bootstrap operations: start (optionally with the result in one request), result, cancel."""
+
+    serializer_class = BootstrapOperationSerializer
+    filterset_class = BootstrapOperationFilterSet
+    lookup_field = "operation_id"
+    lookup_value_regex = r"[A-Za-z0-9._:-]{1,128}"
+    queryset = BootstrapOperation.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        self.now = timezone.now()
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        queryset = BootstrapOperation.objects.select_related("environment").order_by("-created_at", "-pk")
+        return in_scope(queryset, scope_of(self.request), "environment__context")
+
+    def get_object(self) -> BootstrapOperation:
+        # Out of scope answers 404, like an unknown operation. Overdue operations expire first (rule 9).
+        operation = get_object_or_404(self.get_queryset(), operation_id=self.kwargs["operation_id"])
+        if operation.is_active and operation.deadline <= self.now:
+            expire_overdue(self.now, environments=Environment.objects.filter(pk=operation.environment_id))
+            operation.refresh_from_db()
+        return operation
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        expire_overdue(self.now, environments=in_scope(Environment.objects.all(), scope_of(request), "context"))
+        return super().list(request, *args, **kwargs)
+
+    def respond(self, operation: BootstrapOperation, code: int) -> Response:
+        operation._environment_read_model = read_model(operation.environment, self.now)
+        return Response(BootstrapResponseSerializer(operation, context={"now": self.now}).data, status=code)
+
+    @extend_schema(
+        summary="Start a bootstrap (or record a finished one with `result`)",
+        request=StartSerializer,
+        responses={201: BootstrapResponseSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY_REQUIRED],
+    )
+    @idempotent(required=True)
+    def create(self, request: Request) -> Response:
+        body = StartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        environment = scoped_environment(request, data["context"], data["instance"])
+        common = {
+            "data_source": data["data_source"],
+            "reason": data["reason"],
+            "timeout_seconds": data["timeout_seconds"],
+            "actor": scope_of(request).actor,
+            "idempotency_key": request.idempotency_key,
+            "request_fingerprint": request.request_fingerprint,
+            "now": self.now,
+        }
+        if "result" in data:
+            result = ResultSerializer(data=request.data["result"])
+            result.is_valid(raise_exception=True)
+            operation = run_bootstrap_once(environment, result.to_result(), **common)
+        else:
+            operation = start_bootstrap(environment, **common)
+        return self.respond(operation, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Report a bootstrap's result",
+        request=ResultSerializer,
+        responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def result(self, request: Request, operation_id: str) -> Response:
+        operation = self.get_object()
+        body = ResultSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        operation = record_bootstrap_result(operation, body.to_result(), actor=scope_of(request).actor, now=self.now)
+        return self.respond(operation, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Cancel an active bootstrap",
+        request=CancelSerializer,
+        responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def cancel(self, request: Request, operation_id: str) -> Response:
+        operation = self.get_object()
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        operation = cancel_bootstrap(
+            operation,
+            reason=body.validated_data["reason"],
+            data_mutated=body.validated_data["data_mutated"],
+            actor=scope_of(request).actor,
+            now=self.now,
+        )
+        return self.respond(operation, status.HTTP_200_OK)

@@ -1,0 +1,28 @@
+"""FilterSets for bootstrap operations, shared by the API, the pages and the admin."""
+
+import django_filters
+
+from bootstraps.models import BootstrapOperation
+from inventory.choices import CheckStatus, InventoryEffect, RuntimeIdentityStatus
+
+
+class BootstrapOperationFilterSet(django_filters.FilterSet):
+    context = django_filters.CharFilter(field_name="environment__context")
+    instance = django_filters.CharFilter(field_name="environment__instance")
+    status = django_filters.MultipleChoiceFilter(choices=BootstrapOperation.Status.choices)
+    readiness_status = django_filters.MultipleChoiceFilter(choices=BootstrapOperation.Readiness.choices)
+    bootstrap_run_status = django_filters.ChoiceFilter(choices=BootstrapOperation.RunStatus.choices)
+    data_source = django_filters.ChoiceFilter(choices=BootstrapOperation.DataSource.choices)
+    post_deploy_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    health_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    canonical_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    logo_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    runtime_identity_status = django_filters.ChoiceFilter(choices=RuntimeIdentityStatus.choices)
+    inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
+    late = django_filters.BooleanFilter()
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = BootstrapOperation
+        fields = ["context", "instance", "status", "readiness_status"]

@@ -1,0 +1,299 @@
+"""Serializers for environments, deployments, observations and history.
+
+Write serializers only check shape and types; what a record means is decided by the services.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inventory.choices import CheckStatus, Freshness, RuntimeIdentityStatus
+from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition, RuntimeObservation
+from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
+from inventory.rules import CHECKS, IdentityInput
+from launchplane.api.fields import (
+    AwareDateTimeField,
+    NullableJSONField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+
+UNVERIFIABLE_ONLY = [RuntimeIdentityStatus.UNVERIFIABLE.value]
+
+
+def slug_field(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(
+        SLUG_PATTERN,
+        max_length=63,
+        error_messages={"invalid": "Use a lowercase slug: a-z, 0-9, '_' and '-', starting with a letter or digit."},
+        **kwargs,
+    )
+
+
+def identity_input(serializer: serializers.Serializer) -> IdentityInput:
+    """What the body said about the runtime identity, keeping 'left out' apart from 'null'."""
+    data = serializer.validated_data
+    return IdentityInput(
+        sent="observed_runtime_identity" in data,
+        value=data.get("observed_runtime_identity"),
+        unverifiable=data.get("runtime_identity_status") == RuntimeIdentityStatus.UNVERIFIABLE,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Read model
+# ---------------------------------------------------------------------------------------------------
+
+
+class DeploymentSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeploymentRecord
+        fields = [
+            "record_id",
+            "artifact_id",
+            "source_git_ref",
+            "image_digest",
+            "deploy_status",
+            "post_deploy_status",
+            "health_status",
+            "runtime_identity_status",
+            "inventory_effect",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class BootstrapSummarySerializer(serializers.Serializer):
+    """A bootstrap operation as the read model nests it (inventory does not import bootstraps)."""
+
+    operation_id = serializers.CharField()
+    data_source = serializers.CharField()
+    status = serializers.CharField()
+    bootstrap_run_status = serializers.CharField()
+    data_mutated = serializers.BooleanField(allow_null=True)
+    readiness_status = serializers.CharField()
+    inventory_effect = serializers.CharField()
+    late = serializers.BooleanField()
+    started_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class LastKnownGoodSerializer(serializers.Serializer):
+    deployment_record_id = serializers.CharField(allow_null=True)
+    bootstrap_operation_id = serializers.CharField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    by = serializers.CharField(source="acknowledged_by.get_username", allow_null=True)
+    at = serializers.DateTimeField(source="acknowledged_at")
+    note = serializers.CharField(source="acknowledgement_note")
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    """The read model of one environment: both sides, their combination, pointers and evidence."""
+
+    context = serializers.CharField(source="environment.context")
+    instance = serializers.CharField(source="environment.instance")
+    base_url = serializers.CharField(source="environment.base_url")
+    required_checks = serializers.ListField(child=serializers.CharField(), source="environment.required_checks")
+    requires_runtime_identity = serializers.BooleanField(source="environment.requires_runtime_identity")
+    verification_ttl_seconds = serializers.IntegerField(source="environment.verification_ttl_seconds")
+    freshness = serializers.SerializerMethodField()
+    current_deployment = DeploymentSummarySerializer(allow_null=True)
+    last_deployment_attempt = DeploymentSummarySerializer(allow_null=True)
+    last_known_good = LastKnownGoodSerializer()
+    last_bootstrap = BootstrapSummarySerializer(allow_null=True)
+    expected_runtime_identity = serializers.JSONField(allow_null=True)
+    observed_runtime_identity = serializers.JSONField(allow_null=True)
+    acknowledgement = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EnvironmentInventory
+        fields = [
+            "context",
+            "instance",
+            "state",
+            "state_reason",
+            "deployment_state",
+            "data_state",
+            "freshness",
+            "current_deployment",
+            "last_deployment_attempt",
+            "last_known_good",
+            "last_bootstrap",
+            "expected_runtime_identity",
+            "observed_runtime_identity",
+            "runtime_identity_status",
+            "runtime_identity_mismatches",
+            "observed_at",
+            "acknowledgement",
+            "state_changed_at",
+            "updated_at",
+            "base_url",
+            "required_checks",
+            "requires_runtime_identity",
+            "verification_ttl_seconds",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Freshness.values))
+    def get_freshness(self, obj: EnvironmentInventory) -> str:
+        return obj.freshness_at(self.context.get("now") or timezone.now()).value
+
+    @extend_schema_field(AcknowledgementSerializer(allow_null=True))
+    def get_acknowledgement(self, obj: EnvironmentInventory) -> dict | None:
+        return AcknowledgementSerializer(obj).data if obj.is_acknowledged else None
+
+
+class EnvironmentCreateSerializer(StrictSerializer):
+    context = slug_field()
+    instance = slug_field()
+    base_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
+    required_checks = serializers.ListField(
+        child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
+    )
+    requires_runtime_identity = StrictBooleanField(required=False, default=True)
+    verification_ttl_seconds = StrictIntegerField(required=False, default=86400, min_value=1, max_value=365 * 86400)
+
+    def validate_required_checks(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("List each check once.")
+        return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Deployments
+# ---------------------------------------------------------------------------------------------------
+
+
+class DeploymentRecordSerializer(serializers.ModelSerializer):
+    context = serializers.CharField(source="environment.context")
+    instance = serializers.CharField(source="environment.instance")
+
+    class Meta:
+        model = DeploymentRecord
+        fields = [
+            "record_id",
+            "context",
+            "instance",
+            "artifact_id",
+            "source_git_ref",
+            "image_digest",
+            "deploy_status",
+            "post_deploy_status",
+            "health_status",
+            "expected_runtime_identity",
+            "observed_runtime_identity",
+            "runtime_identity_status",
+            "runtime_identity_mismatches",
+            "inventory_effect",
+            "started_at",
+            "finished_at",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DeploymentCreateSerializer(StrictSerializer):
+    context = slug_field()
+    instance = slug_field()
+    record_id = serializers.RegexField(RECORD_ID_PATTERN, required=False, max_length=128)
+    artifact_id = StrictCharField(max_length=512)
+    source_git_ref = StrictCharField(max_length=255)
+    image_digest = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    deploy_status = StrictChoiceField(choices=DeploymentRecord.DeployStatus.values)
+    post_deploy_status = StrictChoiceField(choices=CheckStatus.values, required=False, default=CheckStatus.NOT_RUN)
+    health_status = StrictChoiceField(choices=CheckStatus.values, required=False, default=CheckStatus.NOT_RUN)
+    started_at = AwareDateTimeField()
+    finished_at = AwareDateTimeField()
+    observed_runtime_identity = NullableJSONField()
+    runtime_identity_status = StrictChoiceField(choices=UNVERIFIABLE_ONLY, required=False)
+
+
+class DeploymentResponseSerializer(DeploymentRecordSerializer):
+    """A created deployment, what it did to inventory, and the environment afterwards."""
+
+    environment = EnvironmentSerializer(source="_environment_read_model")
+
+    class Meta(DeploymentRecordSerializer.Meta):
+        fields = [*DeploymentRecordSerializer.Meta.fields, "environment"]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------------
+# Observations and history
+# ---------------------------------------------------------------------------------------------------
+
+
+class ObservationCreateSerializer(StrictSerializer):
+    observed_runtime_identity = NullableJSONField()
+    runtime_identity_status = StrictChoiceField(choices=UNVERIFIABLE_ONLY, required=False)
+    source = StrictCharField(max_length=200)
+    observed_at = AwareDateTimeField()
+
+    def validate(self, attrs: dict) -> dict:
+        if "observed_runtime_identity" not in attrs and "runtime_identity_status" not in attrs:
+            raise serializers.ValidationError(
+                {
+                    "observed_runtime_identity": [
+                        "This field is required unless runtime_identity_status is 'unverifiable'."
+                    ]
+                }
+            )
+        return attrs
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    observation_id = serializers.IntegerField(source="pk")
+    context = serializers.CharField(source="environment.context")
+    instance = serializers.CharField(source="environment.instance")
+    environment = EnvironmentSerializer(source="_environment_read_model")
+
+    class Meta:
+        model = RuntimeObservation
+        fields = [
+            "observation_id",
+            "context",
+            "instance",
+            "source",
+            "observed_at",
+            "expected_runtime_identity",
+            "observed_runtime_identity",
+            "runtime_identity_status",
+            "runtime_identity_mismatches",
+            "inventory_effect",
+            "recorded_by",
+            "created_at",
+            "environment",
+        ]
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InventoryTransition
+        fields = [
+            "sequence",
+            "from_state",
+            "to_state",
+            "from_deployment_state",
+            "from_data_state",
+            "deployment_state",
+            "data_state",
+            "effect",
+            "cause_type",
+            "cause_id",
+            "reason",
+            "actor",
+            "occurred_at",
+            "recorded_at",
+        ]
+        read_only_fields = fields

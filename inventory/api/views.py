@@ -1,0 +1,216 @@
+"""API views for environments, deployments and observations. They call services and hold no rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inventory.api.serializers import (
+    DeploymentCreateSerializer,
+    DeploymentRecordSerializer,
+    DeploymentResponseSerializer,
+    EnvironmentCreateSerializer,
+    EnvironmentSerializer,
+    ObservationCreateSerializer,
+    ObservationSerializer,
+    TransitionSerializer,
+    identity_input,
+)
+from inventory.filtersets import (
+    DeploymentRecordFilterSet,
+    EnvironmentInventoryFilterSet,
+    InventoryTransitionFilterSet,
+)
+from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
+from inventory.services import create_environment, get_environment, record_deployment, record_observation
+from inventory.signals import inventory_read
+from launchplane.api.auth import Scope, require_context, scope_of
+from launchplane.api.idempotency import idempotent
+from launchplane.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS
+
+
+def in_scope(queryset: QuerySet, scope: Scope, context_field: str) -> QuerySet:
+    """Only what the caller's contexts cover (lists show only what is in scope)."""
+    if scope.contexts is None:
+        return queryset
+    return queryset.filter(**{f"{context_field}__in": sorted(scope.contexts)})
+
+
+def touch(environments: QuerySet, now: datetime) -> None:
+    """Rule 9: before reading inventory, let overdue operations of these environments expire."""
+    inventory_read.send(sender=EnvironmentInventory, environments=environments, now=now)
+
+
+def read_model(environment: Environment, now: datetime) -> EnvironmentInventory:
+    """The environment's inventory as the read model shows it, after expiring what is overdue."""
+    touch(Environment.objects.filter(pk=environment.pk), now)
+    return EnvironmentInventory.objects.with_related().with_freshness(now).get(pk=environment.pk)
+
+
+def scoped_environment(request: Request, context: str, instance: str) -> Environment:
+    require_context(request, context)
+    return get_environment(context, instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List environments (read models), newest first", responses={200: EnvironmentSerializer}),
+)
+class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Environments and their read model; the only way an environment comes to exist is creating it."""
+
+    serializer_class = EnvironmentSerializer
+    filterset_class = EnvironmentInventoryFilterSet
+    queryset = EnvironmentInventory.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        self.now = timezone.now()
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        scope = scope_of(self.request)
+        if self.action == "history":
+            return InventoryTransition.objects.none()
+        queryset = in_scope(EnvironmentInventory.objects.all(), scope, "environment__context")
+        return queryset.with_related().with_freshness(self.now).order_by("-environment__created_at", "-pk")
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": getattr(self, "now", None)}
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        scope = scope_of(request)
+        touch(in_scope(Environment.objects.all(), scope, "context"), self.now)
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create an environment",
+        request=EnvironmentCreateSerializer,
+        responses={201: EnvironmentSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent()
+    def create(self, request: Request) -> Response:
+        body = EnvironmentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        require_context(request, body.validated_data["context"])
+        environment = create_environment(**body.validated_data, now=self.now)
+        data = EnvironmentSerializer(read_model(environment, self.now), context={"now": self.now}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Read one environment", responses={200: EnvironmentSerializer, **READ_ERRORS})
+    def retrieve(self, request: Request, context: str, instance: str) -> Response:
+        environment = scoped_environment(request, context, instance)
+        return Response(EnvironmentSerializer(read_model(environment, self.now), context={"now": self.now}).data)
+
+    @extend_schema(
+        summary="History of an environment's inventory, newest first",
+        responses={200: TransitionSerializer(many=True), **READ_ERRORS},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filterset_class=InventoryTransitionFilterSet)
+    def history(self, request: Request, context: str, instance: str) -> Response:
+        environment = scoped_environment(request, context, instance)
+        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        transitions = InventoryTransition.objects.filter(environment=environment).order_by("-sequence")
+        transitions = InventoryTransitionFilterSet(request.query_params, queryset=transitions, request=request)
+        if not transitions.is_valid():
+            raise ValidationError(transitions.errors)
+        page = self.paginate_queryset(transitions.qs)
+        return self.get_paginated_response(TransitionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Record an observation of the runtime's identity",
+        request=ObservationCreateSerializer,
+        responses={201: ObservationSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def observations(self, request: Request, context: str, instance: str) -> Response:
+        environment = scoped_environment(request, context, instance)
+        body = ObservationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        recorded = record_observation(
+            environment,
+            identity=identity_input(body),
+            source=body.validated_data["source"],
+            observed_at=body.validated_data["observed_at"],
+            actor=scope_of(request).actor,
+            now=self.now,
+        )
+        observation = recorded.record
+        observation._environment_read_model = read_model(environment, self.now)
+        return Response(
+            ObservationSerializer(observation, context={"now": self.now}).data, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List deployment records, newest first", responses={200: DeploymentRecordSerializer}),
+    retrieve=extend_schema(
+        summary="Read one deployment record", responses={200: DeploymentRecordSerializer, **READ_ERRORS}
+    ),
+)
+class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Artifact deployment records. Created by automation, never changed."""
+
+    serializer_class = DeploymentRecordSerializer
+    filterset_class = DeploymentRecordFilterSet
+    lookup_field = "record_id"
+    lookup_value_regex = r"[A-Za-z0-9._:-]{1,128}"
+    queryset = DeploymentRecord.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        self.now = timezone.now()
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        queryset = DeploymentRecord.objects.select_related("environment").order_by("-created_at", "-pk")
+        return in_scope(queryset, scope_of(self.request), "environment__context")
+
+    def get_object(self) -> DeploymentRecord:
+        # Out of scope answers 404, like an unknown record.
+        return get_object_or_404(self.get_queryset(), record_id=self.kwargs["record_id"])
+
+    @extend_schema(
+        summary="Record an artifact deployment",
+        request=DeploymentCreateSerializer,
+        responses={201: DeploymentResponseSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent()
+    def create(self, request: Request) -> Response:
+        body = DeploymentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        environment = scoped_environment(request, data["context"], data["instance"])
+        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        recorded = record_deployment(
+            environment,
+            record_id=data.get("record_id"),
+            artifact_id=data["artifact_id"],
+            source_git_ref=data["source_git_ref"],
+            image_digest=data["image_digest"],
+            deploy_status=data["deploy_status"],
+            post_deploy_status=data["post_deploy_status"],
+            health_status=data["health_status"],
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            identity=identity_input(body),
+            actor=scope_of(request).actor,
+            now=self.now,
+        )
+        record = recorded.record
+        record._environment_read_model = read_model(environment, self.now)
+        return Response(
+            DeploymentResponseSerializer(record, context={"now": self.now}).data, status=status.HTTP_201_CREATED
+        )

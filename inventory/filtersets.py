@@ -1,0 +1,48 @@
+"""FilterSets shared by the API lists, the operator pages and the admin."""
+
+import django_filters
+
+from inventory.choices import CheckStatus, DataState, DeploymentState, Freshness, InventoryEffect, InventoryState
+from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
+
+
+class EnvironmentInventoryFilterSet(django_filters.FilterSet):
+    """Needs a queryset annotated by ``with_freshness(now)`` for the ``freshness`` filter."""
+
+    context = django_filters.CharFilter(field_name="environment__context")
+    instance = django_filters.CharFilter(field_name="environment__instance")
+    state = django_filters.MultipleChoiceFilter(choices=InventoryState.choices)
+    deployment_state = django_filters.MultipleChoiceFilter(choices=DeploymentState.choices)
+    data_state = django_filters.MultipleChoiceFilter(choices=DataState.choices)
+    freshness = django_filters.MultipleChoiceFilter(field_name="freshness_value", choices=Freshness.choices)
+
+    class Meta:
+        model = EnvironmentInventory
+        fields = ["context", "instance", "state", "deployment_state", "data_state", "freshness"]
+
+
+class DeploymentRecordFilterSet(django_filters.FilterSet):
+    context = django_filters.CharFilter(field_name="environment__context")
+    instance = django_filters.CharFilter(field_name="environment__instance")
+    deploy_status = django_filters.ChoiceFilter(choices=DeploymentRecord.DeployStatus.choices)
+    post_deploy_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    health_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
+    inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
+    artifact_id = django_filters.CharFilter()
+    finished_after = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
+    finished_before = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
+
+    class Meta:
+        model = DeploymentRecord
+        fields = ["context", "instance", "deploy_status", "post_deploy_status", "health_status", "inventory_effect"]
+
+
+class InventoryTransitionFilterSet(django_filters.FilterSet):
+    effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
+    cause_type = django_filters.ChoiceFilter(choices=InventoryTransition.CauseType.choices)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = InventoryTransition
+        fields = ["effect", "cause_type"]

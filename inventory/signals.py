@@ -1,0 +1,11 @@
+"""Signals inventory sends so that other apps can act without inventory importing them.
+
+``inventory_read`` is sent before a request reads or writes inventory. The bootstraps app answers it by
+expiring the overdue operations of the environments concerned (rule 9), so every read sees an overdue
+operation as timed out without waiting for the sweeper.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: environments (an Environment queryset), now (datetime)
+inventory_read = Signal()

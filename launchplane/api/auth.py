@@ -1,0 +1,89 @@
+"""Bearer-token authentication, the caller's scope, and the permissions built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from launchplane.models import ApiClient, hash_token
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <token>`` for API clients. Listed first, so 401s carry
+    ``WWW-Authenticate: Bearer``."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        token = token.strip()
+        if not token or " " in token:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; send 'Bearer <token>'.")
+        client = ApiClient.objects.filter(token_hash=hash_token(token), is_active=True).first()
+        if client is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked token.")
+        # One cheap UPDATE, not a save(): avoid racing other fields of the client row.
+        now = timezone.now()
+        if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        return client, client
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the caller may see and do: ``contexts`` None means every context."""
+
+    contexts: frozenset[str] | None
+    read_only: bool
+    actor: str
+    owner: str  # who idempotency keys belong to
+
+    def covers(self, context: str) -> bool:
+        return self.contexts is None or context in self.contexts
+
+
+def scope_of(request) -> Scope:
+    """The scope of an authenticated request: an API client's, or a staff session's."""
+    principal = request.user
+    if isinstance(principal, ApiClient):
+        return Scope(
+            frozenset(principal.contexts), principal.read_only, principal.get_username(), f"client:{principal.pk}"
+        )
+    # Staff sessions (the browsable API): superusers act; other staff read.
+    return Scope(None, not principal.is_superuser, f"user:{principal.get_username()}", f"user:{principal.pk}")
+
+
+class IsClientOrStaff(permissions.BasePermission):
+    """API clients, or staff with a session. Read-only callers may only read."""
+
+    message = "This client may only read."
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.user
+        if isinstance(principal, ApiClient):
+            pass
+        elif not (principal and principal.is_authenticated and principal.is_staff):
+            if principal and principal.is_authenticated:
+                self.message = "Only staff and API clients may use the API."
+                return False
+            raise exceptions.NotAuthenticated("Send 'Authorization: Bearer <token>'.")
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        self.message = "This client may only read."
+        return not scope_of(request).read_only
+
+
+def require_context(request, context: str) -> None:
+    """A URL or body naming a context outside the caller's scope answers 403."""
+    if not scope_of(request).covers(context):
+        raise exceptions.PermissionDenied(f"This client is not scoped to context {context!r}.")

@@ -1,0 +1,136 @@
+"""Safe retries: the first response to a POST with an ``Idempotency-Key`` is replayed.
+
+The fingerprint covers method, path and the canonical JSON body. The key row is committed *before*
+the work starts, so a duplicate that arrives while the first is still running sees it (409
+``idempotency_in_flight``). A request that fails (4xx, 5xx or an exception) removes its key, so the
+client may retry it with the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.response import Response
+
+from launchplane.api.auth import scope_of
+from launchplane.api.errors import error_body
+from launchplane.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+
+
+def fingerprint(method: str, path: str, body: object) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
+    """Insert the in-flight row, or return the row that already holds the key."""
+    now = timezone.now()
+    ttl = timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(
+                    owner=owner, key=key, fingerprint=print_, created_at=now, expires_at=now + ttl
+                )
+            return None
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+            if existing is None:  # released between our insert and our read: try again
+                continue
+            if existing.is_expired(now):
+                IdempotencyKey.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+                continue
+            return existing
+    return IdempotencyKey.objects.filter(owner=owner, key=key).first()
+
+
+def idempotent(*, required: bool = False) -> Callable:
+    """Decorate a viewset method that handles a POST."""
+
+    def decorator(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def wrapper(view, request, *args, **kwargs):
+            key = request.headers.get(HEADER, "").strip()
+            if not key:
+                if required:
+                    return Response(
+                        error_body(
+                            "idempotency_key_required",
+                            f"Send an {HEADER} header so this request can be retried safely.",
+                            {HEADER: "required"},
+                        ),
+                        status=400,
+                    )
+                return handler(view, request, *args, **kwargs)
+            if len(key) > MAX_KEY_LENGTH:
+                return Response(
+                    error_body(
+                        "validation_error",
+                        f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
+                        {HEADER: "too long"},
+                    ),
+                    status=400,
+                )
+            owner = scope_of(request).owner
+            print_ = fingerprint(request.method, request.path, request.data)
+            existing = _claim(owner, key, print_)
+            if existing is not None:
+                if existing.fingerprint != print_:
+                    return Response(
+                        error_body(
+                            "idempotency_key_reused",
+                            f"{HEADER} {key!r} was already used for a different request.",
+                            {HEADER: "reused with another request"},
+                        ),
+                        status=422,
+                    )
+                if existing.state == IdempotencyKey.State.IN_FLIGHT:
+                    return Response(
+                        error_body(
+                            "idempotency_in_flight",
+                            f"A request with {HEADER} {key!r} is still being processed; retry shortly.",
+                            {HEADER: "in flight"},
+                        ),
+                        status=409,
+                        headers={"Retry-After": "1"},
+                    )
+                return Response(
+                    existing.response_body, status=existing.response_status, headers={REPLAYED_HEADER: "true"}
+                )
+            request.idempotency_key = key
+            request.request_fingerprint = print_
+            try:
+                response = handler(view, request, *args, **kwargs)
+            except BaseException:
+                IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
+                raise
+            if 200 <= response.status_code < 300:
+                IdempotencyKey.objects.filter(owner=owner, key=key).update(
+                    state=IdempotencyKey.State.COMPLETED,
+                    response_status=response.status_code,
+                    response_body=json.loads(json.dumps(response.data, default=str)),
+                )
+            else:
+                IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def expire_keys(now=None) -> int:
+    """Delete keys past their expiry; returns how many."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

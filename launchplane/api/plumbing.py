@@ -1,0 +1,49 @@
+"""Pagination, throttling and the request-size guard shared by every API view."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.throttling import SimpleRateThrottle
+
+from launchplane.api.errors import json_error
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """Requests per API client (or staff user), whatever address they come from."""
+
+    scope = "client"
+
+    def get_cache_key(self, request, view):
+        principal = request.user
+        if not getattr(principal, "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"{type(principal).__name__}:{principal.pk}"}
+
+
+class ApiBodyLimitMiddleware:
+    """Refuse API bodies over ``API_MAX_BODY_BYTES`` with 413 before anything reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.API_MAX_BODY_BYTES:
+                return json_error(
+                    request,
+                    "payload_too_large",
+                    f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
+                    413,
+                )
+        return self.get_response(request)

@@ -1,0 +1,67 @@
+"""OpenAPI pieces shared by every app's views: the error body and the common error responses."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, bootstrap_active.")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.CharField(), help_text="Problems by dotted field path, e.g. result.health_status."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error(description: str, code: str, message: str, fields: dict | None = None) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[OpenApiExample(code, value={"error": {"code": code, "message": message, "fields": fields or {}}})],
+    )
+
+
+AUTH_ERRORS = {
+    401: error("No or bad token.", "not_authenticated", "Send 'Authorization: Bearer <token>'."),
+    403: error(
+        "Outside the client's scope, or a read-only client writing.",
+        "permission_denied",
+        "This client is not scoped to context 'acme'.",
+    ),
+    429: error("Too many requests from this client.", "throttled", "Request was throttled."),
+}
+WRITE_ERRORS = {
+    **AUTH_ERRORS,
+    400: error(
+        "Invalid body.",
+        "validation_error",
+        "The request is not valid.",
+        {"deploy_status": '"ok" is not a valid choice.'},
+    ),
+    404: error("Unknown environment or record.", "not_found", "No environment cm/testing."),
+    409: error("Conflict, or a duplicate still in flight.", "conflict", "Deployment record dep-1 already exists."),
+    413: error("Body over the size limit.", "payload_too_large", "The body is 2000000 bytes; the limit is 1048576."),
+    415: error("Not JSON.", "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+    422: error(
+        "Idempotency-Key reused with another body.",
+        "idempotency_key_reused",
+        "Idempotency-Key 'k1' was already used for a different request.",
+    ),
+}
+READ_ERRORS = {**AUTH_ERRORS, 404: error("Unknown, or outside the client's scope.", "not_found", "Not found.")}
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry safely: the same key and body replay the first response with Idempotent-Replayed: true.",
+)
+IDEMPOTENCY_KEY_REQUIRED = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="Required to start a bootstrap. The same key and body replay the first response.",
+)
