@@ -465,3 +465,81 @@ def cancel_bootstrap(
             why=f"was cancelled by {actor} ({reason})",
         )
     return operation
+
+
+# ---------------------------------------------------------------------------------------------------
+# Progress and the sweeper
+# ---------------------------------------------------------------------------------------------------
+
+
+def record_progress(
+    operation: BootstrapOperation,
+    *,
+    phase: str,
+    actor: str,
+    data_mutated: bool | None = None,
+    extend_deadline_seconds: int | None = None,
+    now: datetime | None = None,
+) -> BootstrapOperation:
+    """A running operation reports its phase (and, as soon as it knows, whether data changed).
+
+    Progress changes no inventory state, so it appends no transition; ``extend_deadline_seconds``
+    moves the deadline to now + that many seconds (a heartbeat). ``data_mutated`` can only move from
+    unknown or false to true: data that has changed cannot un-change.
+    """
+    now = now or timezone.now()
+    if phase not in BootstrapOperation.Phase.values:
+        raise InvalidInput(
+            "phase must be bootstrap, post_deploy or verification.", fields={"phase": f"not a phase: {phase!r}"}
+        )
+    if extend_deadline_seconds is not None and not 1 <= extend_deadline_seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidInput(
+            "extend_deadline_seconds is out of range.", fields={"extend_deadline_seconds": "out of range"}
+        )
+    with transaction.atomic():
+        inventory = lock_inventory(operation.environment)
+        expire_locked(inventory, now)
+        operation = BootstrapOperation.objects.get(pk=operation.pk)
+        operation.environment = inventory.environment
+        if not operation.is_active:
+            raise OperationFinished(
+                f"Bootstrap {operation.operation_id} is already {operation.status}; it takes no more events.",
+                fields={"operation_id": operation.status},
+            )
+        if operation.data_mutated is True and data_mutated is False:
+            raise ContradictoryResult(
+                "Data was already reported changed; it cannot become unchanged.",
+                fields={"data_mutated": "already reported true"},
+            )
+        operation.phase = phase
+        if data_mutated is not None:
+            operation.data_mutated = data_mutated
+        if extend_deadline_seconds is not None:
+            operation.deadline = max(operation.deadline, now + timedelta(seconds=extend_deadline_seconds))
+        operation.save(update_fields=["phase", "data_mutated", "deadline"])
+    return operation
+
+
+def expire_next(now: datetime | None = None, *, batch: int = 20) -> int:
+    """One unit of the sweeper's work: expire the overdue operations of one environment.
+
+    Returns how many operations it expired (0 when nothing is overdue, or everything overdue is being
+    handled by another sweeper). On PostgreSQL ``SKIP LOCKED`` lets several sweepers share the work
+    without waiting on each other; the re-check under the lock makes each operation expire once.
+    """
+    now = now or timezone.now()
+    candidates = BootstrapOperation.objects.overdue(now).order_by("deadline").values_list("environment_id", flat=True)
+    for environment_id in list(dict.fromkeys(candidates[:batch])):
+        with transaction.atomic():
+            inventory = (
+                EnvironmentInventory.objects.select_for_update(skip_locked=True)
+                .select_related("environment")
+                .filter(pk=environment_id)
+                .first()
+            )
+            if inventory is None:
+                continue
+            expired = expire_locked(inventory, now)
+        if expired:
+            return expired
+    return 0

@@ -77,6 +77,16 @@ class CancelSerializer(StrictSerializer):
     data_mutated = StrictBooleanField(required=False, allow_null=True, default=None)
 
 
+class EventSerializer(StrictSerializer):
+    """Progress of a running operation; ``extend_deadline_seconds`` doubles as a heartbeat."""
+
+    phase = StrictChoiceField(choices=BootstrapOperation.Phase.values)
+    data_mutated = StrictBooleanField(required=False, allow_null=True, default=None)
+    extend_deadline_seconds = StrictIntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=API_MAX_TIMEOUT_SECONDS
+    )
+
+
 class BootstrapOperationSerializer(serializers.ModelSerializer):
     context = serializers.CharField(source="environment.context")
     instance = serializers.CharField(source="environment.instance")

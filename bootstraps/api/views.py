@@ -15,6 +15,7 @@ from bootstraps.api.serializers import (
     BootstrapOperationSerializer,
     BootstrapResponseSerializer,
     CancelSerializer,
+    EventSerializer,
     ResultSerializer,
     StartSerializer,
 )
@@ -24,6 +25,7 @@ from bootstraps.services import (
     cancel_bootstrap,
     expire_overdue,
     record_bootstrap_result,
+    record_progress,
     run_bootstrap_once,
     start_bootstrap,
 )
@@ -136,4 +138,19 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             actor=scope_of(request).actor,
             now=self.now,
         )
+        return self.respond(operation, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Report progress of a running bootstrap (phase, data_mutated, deadline heartbeat)",
+        request=EventSerializer,
+        responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def events(self, request: Request, operation_id: str) -> Response:
+        operation = self.get_object()
+        body = EventSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        operation = record_progress(operation, actor=scope_of(request).actor, now=self.now, **body.validated_data)
         return self.respond(operation, status.HTTP_200_OK)
