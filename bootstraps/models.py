@@ -277,3 +277,15 @@ class BootstrapOperation(models.Model):
 
     def get_check_color(self, status: str) -> str:
         return CHECK_STATUS_COLORS[status]
+
+    def get_post_deploy_status_color(self) -> str:
+        return CHECK_STATUS_COLORS[self.post_deploy_status]
+
+    def get_health_status_color(self) -> str:
+        return CHECK_STATUS_COLORS[self.health_status]
+
+    def get_canonical_status_color(self) -> str:
+        return CHECK_STATUS_COLORS[self.canonical_status]
+
+    def get_logo_status_color(self) -> str:
+        return CHECK_STATUS_COLORS[self.logo_status]
