@@ -452,6 +452,11 @@ def cancel_bootstrap(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; it cannot be cancelled.",
                 fields={"operation_id": operation.status},
             )
+        if operation.data_mutated is True and data_mutated is False:
+            raise ContradictoryResult(
+                "Data was already reported changed; a cancel cannot report it unchanged.",
+                fields={"data_mutated": "already reported true"},
+            )
         if data_mutated is not None:
             operation.data_mutated = data_mutated
             operation.save(update_fields=["data_mutated"])

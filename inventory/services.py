@@ -38,6 +38,7 @@ from inventory.rules import (
     observation_is_superseded,
     state_reason,
 )
+from inventory.signals import inventory_read
 from launchplane.errors import Conflict, ContradictoryResult, InvalidInput, NotFound
 
 CauseType = InventoryTransition.CauseType
@@ -95,6 +96,16 @@ def get_environment(context: str, instance: str) -> Environment:
             f"No environment {context}/{instance}. Create it first (POST /api/v1/environments/).",
             fields={"context": "unknown environment", "instance": "unknown environment"},
         ) from exc
+
+
+def expire_before_write(environment: Environment, now: datetime) -> None:
+    """Rule 9: overdue operations of the environment expire before anything else is applied to it.
+
+    Sent before the caller takes the lock, so the inventory it then reads already reflects them.
+    """
+    inventory_read.send(
+        sender=EnvironmentInventory, environments=Environment.objects.filter(pk=environment.pk), now=now
+    )
 
 
 def lock_inventory(environment: Environment) -> EnvironmentInventory:
@@ -283,6 +294,7 @@ def record_deployment(
                 "observed_runtime_identity": "sent with unverifiable",
             },
         )
+    expire_before_write(environment, now)
     with transaction.atomic():
         inventory = lock_inventory(environment)
         if record_id and DeploymentRecord.objects.filter(record_id=record_id).exists():
@@ -402,6 +414,8 @@ def record_observation(
         )
     if not source:
         raise InvalidInput("An observation needs a source.", fields={"source": "required"})
+    now = now or timezone.now()
+    expire_before_write(environment, now)
     with transaction.atomic():
         inventory = lock_inventory(environment)
         current = inventory.current_deployment
@@ -460,6 +474,7 @@ def acknowledge(environment: Environment, *, user, note: str, now: datetime | No
     note = (note or "").strip()
     if not note:
         raise InvalidInput("An acknowledgement needs a note.", fields={"note": "required"})
+    expire_before_write(environment, now)
     with transaction.atomic():
         inventory = lock_inventory(environment)
         inventory.acknowledged_by = user
