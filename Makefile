@@ -39,5 +39,9 @@ lint: venv
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Benchmarks against the targets in docs/performance.md (SQLite; set DATABASE_URL for PostgreSQL).
+bench: migrate
+	DEBUG=1 $(BIN)/python manage.py bench --environments 200 --rounds 30
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

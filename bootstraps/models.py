@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -244,6 +245,22 @@ class BootstrapOperation(models.Model):
 
     def __str__(self) -> str:
         return self.operation_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Services move an operation through its lifecycle; once finished or cancelled it is evidence
+        and never changes (a timed-out one still takes its late result)."""
+        if not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored in (Status.FINISHED, Status.CANCELLED):
+                raise ValidationError(f"Bootstrap operation {self.operation_id} is {stored} and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError("Bootstrap operations are evidence and cannot be deleted.")
+
+    delete.alters_data = True
 
     @property
     def is_active(self) -> bool:

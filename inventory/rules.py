@@ -192,7 +192,7 @@ def state_reason(
         parts.append(
             "the deployment and the data are current"
             if data_state == DataState.CURRENT
-            else "the deployment is current and no data bootstrap is recorded"
+            else "the deployment is current and no data bootstrap has changed the data"
         )
     parts.extend(notes)
     sentence = "; ".join(parts)

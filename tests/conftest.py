@@ -38,3 +38,32 @@ def environment(db):
 def on_postgres(db) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def reviewer(db):
+    """A staff user who acknowledges environments in the review queue."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="rita", is_staff=True)  # no password: hashing is slow
+
+
+@pytest.fixture
+def demo_data(db) -> None:
+    """The ``seed_demo`` data set: every inventory state, recorded through the services."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+
+
+@pytest.fixture
+def view_only_staff(db):
+    """A staff user who may view every model in the admin and change nothing."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username="vera", is_staff=True)  # force_login: no password
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return user

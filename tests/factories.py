@@ -7,7 +7,13 @@ from itertools import count
 from typing import Any
 
 from bootstraps.models import BootstrapOperation
-from bootstraps.services import BootstrapResult, record_bootstrap_result, run_bootstrap_once, start_bootstrap
+from bootstraps.services import (
+    BootstrapResult,
+    record_bootstrap_result,
+    record_progress,
+    run_bootstrap_once,
+    start_bootstrap,
+)
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
 from inventory.rules import NOT_SENT, IdentityInput
 from inventory.services import Recorded, create_environment, record_deployment
@@ -109,3 +115,64 @@ def bootstrap_once(
     environment: Environment, result: BootstrapResult, *, now: datetime | None = None
 ) -> BootstrapOperation:
     return run_bootstrap_once(environment, result, data_source="empty", actor="driver", now=now or T0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers for service, sequence and concurrency tests
+# ---------------------------------------------------------------------------------------------------
+
+MISSING_IDENTITY = IdentityInput(sent=True, value=None)
+MALFORMED_IDENTITY = IdentityInput(sent=True, value=["not", "an", "object"])
+UNVERIFIABLE_IDENTITY = IdentityInput(unverifiable=True)
+
+
+def wrong_identity(record: DeploymentRecord, **overrides: Any) -> IdentityInput:
+    """An identity that differs from ``record``'s on ``artifact_id`` (and on whatever else is overridden)."""
+    return identity_of(record, **{"artifact_id": "artifact-elsewhere", **overrides})
+
+
+def report_progress(
+    operation: BootstrapOperation, *, data_mutated: bool | None, now: datetime | None = None, phase: str = "bootstrap"
+) -> BootstrapOperation:
+    """A progress event from the bootstrap driver, e.g. reporting whether data has changed so far."""
+    return record_progress(operation, phase=phase, actor="driver", data_mutated=data_mutated, now=now or T0)
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every installed model, to prove that a refused request wrote nothing."""
+    from django.apps import apps
+
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def field_values(instance: Any) -> dict[str, Any]:
+    """Every concrete field of a row as stored in the database right now."""
+    fresh = type(instance)._default_manager.get(pk=instance.pk)
+    return {field.attname: getattr(fresh, field.attname) for field in fresh._meta.concrete_fields}
+
+
+def history(environment: Environment) -> list[Any]:
+    """The environment's transitions, newest first (by server sequence)."""
+    from inventory.models import InventoryTransition
+
+    return list(InventoryTransition.objects.filter(environment=environment).order_by("-sequence"))
+
+
+def busy_environment(context: str, instance: str = "prod", *, now: datetime) -> Environment:
+    """An environment with one of everything, relative to ``now`` (the admin reads the wall clock):
+    a deployment, an observation, a finished bootstrap and an active one."""
+    from inventory.services import record_observation
+
+    environment = make_environment(context, instance)
+    recorded = deploy(environment, finished_at=now - timedelta(hours=3), now=now - timedelta(hours=3))
+    record_observation(
+        environment,
+        identity=identity_of(recorded.record),
+        source="probe",
+        observed_at=now - timedelta(hours=2),
+        actor="probe",
+        now=now - timedelta(hours=2),
+    )
+    bootstrap_once(environment, passing_result(environment), now=now - timedelta(hours=1))
+    start(environment, now=now - timedelta(minutes=10))
+    return environment
