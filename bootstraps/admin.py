@@ -1,1 +1,325 @@
-# Register your models here.
+"""The Django admin for data bootstraps.
+
+Bootstrap operations are evidence: started and finished by services only, never added, changed or
+deleted here. The one thing an operator can do is cancel active operations, through
+``bootstraps.services.cancel_bootstrap``, from an action that asks for the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import ngettext
+
+from bootstraps.models import BootstrapOperation
+from bootstraps.services import cancel_bootstrap
+from inventory.admin import (
+    EMPTY,
+    EvidenceAdmin,
+    ReadsInventoryMixin,
+    changelist_link,
+    environment_column,
+    identity_table,
+    pretty_json,
+)
+from inventory.choices import CHECK_STATUS_COLORS
+from inventory.templatetags.status_badges import field_badge, render_badge
+from launchplane.errors import OperationFinished, ServiceError
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    """Active (pending or running) or over."""
+
+    title = "active"
+    parameter_name = "active"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Active"), ("no", "Over")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(status__in=BootstrapOperation.ACTIVE)
+        if self.value() == "no":
+            return queryset.filter(status__in=BootstrapOperation.TERMINAL)
+        return queryset
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}), help_text="Recorded with the operation."
+    )
+    data_mutated = forms.TypedChoiceField(
+        label="Did the run change data?",
+        choices=[("", "Not known"), ("false", "No, the data is unchanged"), ("true", "Yes, data was changed")],
+        coerce=lambda value: value == "true",
+        empty_value=None,
+        required=False,
+        help_text="Only when known for certain that data is unchanged does the data state go back to what it "
+        "was before the start; otherwise it becomes unknown.",
+    )
+
+
+@admin.register(BootstrapOperation)
+class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
+    list_display = (
+        "operation_id",
+        "environment_link",
+        "data_source",
+        "status_badge",
+        "run_badge",
+        "data_mutated",
+        "readiness_badge",
+        "started_at",
+        "deadline",
+        "finished_at",
+    )
+    list_select_related = ("environment",)
+    list_filter = (
+        "status",
+        ActiveFilter,
+        "readiness_status",
+        "bootstrap_run_status",
+        "inventory_effect",
+        "data_source",
+        "late",
+        "environment__context",
+    )
+    search_fields = (
+        "operation_id",
+        "reason",
+        "requested_by",
+        "idempotency_key",
+        "error_message",
+        "environment__context",
+        "environment__instance",
+    )
+    date_hierarchy = "started_at"
+    actions = ["cancel_selected"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ("operation_id", "environment_link", "data_source", "reason", "requested_by", "sequence")},
+        ),
+        (
+            "Lifecycle",
+            {
+                "fields": (
+                    "status_badge",
+                    "started_at",
+                    "timeout_seconds",
+                    "deadline",
+                    "finished_at",
+                    "result_received_at",
+                    "late",
+                    "cancel_reason",
+                )
+            },
+        ),
+        (
+            "Outcome",
+            {
+                "fields": (
+                    "run_badge",
+                    "data_mutated",
+                    "readiness_badge",
+                    "effect_badge",
+                    "error_message",
+                    "transitions",
+                )
+            },
+        ),
+        ("Checks", {"fields": ("post_deploy_badge", "health_badge", "canonical_badge", "logo_badge")}),
+        ("Runtime identity", {"fields": ("identity_badge", "identity")}),
+        ("Verification evidence", {"fields": ("probes",)}),
+        ("Data before the start", {"fields": ("data_state_before_badge", "data_detail_before")}),
+        ("Request", {"fields": ("idempotency_key", "request_fingerprint", "created_at"), "classes": ("collapse",)}),
+    ]
+    readonly_fields = (
+        "operation_id",
+        "environment_link",
+        "data_source",
+        "reason",
+        "requested_by",
+        "sequence",
+        "status_badge",
+        "started_at",
+        "timeout_seconds",
+        "deadline",
+        "finished_at",
+        "result_received_at",
+        "late",
+        "cancel_reason",
+        "run_badge",
+        "data_mutated",
+        "readiness_badge",
+        "effect_badge",
+        "error_message",
+        "transitions",
+        "post_deploy_badge",
+        "health_badge",
+        "canonical_badge",
+        "logo_badge",
+        "identity_badge",
+        "identity",
+        "probes",
+        "data_state_before_badge",
+        "data_detail_before",
+        "idempotency_key",
+        "request_fingerprint",
+        "created_at",
+    )
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        # The admin offers no change form, but cancelling changes an operation: it needs that permission.
+        return request.user.has_perm("bootstraps.change_bootstrapoperation")
+
+    @admin.action(description="Cancel selected active operations (with a reason)", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        operations = list(queryset)
+        active = [operation for operation in operations if operation.is_active]
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if active and not (form.is_bound and form.is_valid()):
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Cancel bootstrap operations",
+                "opts": self.model._meta,
+                "operations": operations,
+                "active_count": len(active),
+                "over_count": len(operations) - len(active),
+                "form": form,
+                "action_name": "cancel_selected",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            return TemplateResponse(request, "admin/bootstraps/bootstrapoperation/cancel.html", context)
+        cancelled = 0
+        skipped = len(operations) - len(active)
+        for operation in active:
+            try:
+                cancel_bootstrap(
+                    operation,
+                    reason=form.cleaned_data["reason"],
+                    data_mutated=form.cleaned_data["data_mutated"],
+                    actor=request.user.get_username(),
+                )
+            except OperationFinished:  # it finished or timed out since the list was read
+                skipped += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{operation}: {exc.message}", messages.ERROR)
+            else:
+                cancelled += 1
+        self.message_user(
+            request,
+            ngettext("Cancelled %(count)d operation.", "Cancelled %(count)d operations.", cancelled)
+            % {"count": cancelled},
+            messages.SUCCESS if cancelled else messages.WARNING,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "Skipped %(count)d operation that was already over.",
+                    "Skipped %(count)d operations that were already over.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        return None
+
+    @admin.display(description="environment", ordering="environment__context")
+    def environment_link(self, obj: BootstrapOperation) -> SafeString | str:
+        return environment_column(obj)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "status")
+
+    @admin.display(description="run", ordering="bootstrap_run_status")
+    def run_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "bootstrap_run_status")
+
+    @admin.display(description="readiness", ordering="readiness_status")
+    def readiness_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "readiness_status")
+
+    @admin.display(description="effect", ordering="inventory_effect")
+    def effect_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "inventory_effect")
+
+    @admin.display(description="post-deploy")
+    def post_deploy_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "post_deploy_status")
+
+    @admin.display(description="health")
+    def health_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "health_status")
+
+    @admin.display(description="canonical URL")
+    def canonical_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "canonical_status")
+
+    @admin.display(description="logo")
+    def logo_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "logo_status")
+
+    @admin.display(description="runtime identity status")
+    def identity_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "runtime_identity_status")
+
+    @admin.display(description="expected vs observed identity")
+    def identity(self, obj: BootstrapOperation) -> SafeString:
+        return identity_table(
+            obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
+        )
+
+    @admin.display(description="data state before")
+    def data_state_before_badge(self, obj: BootstrapOperation) -> SafeString:
+        return field_badge(obj, "data_state_before")
+
+    @admin.display(description="transitions")
+    def transitions(self, obj: BootstrapOperation) -> SafeString:
+        return changelist_link("inventory_inventorytransition", "Transitions it caused", cause_id=obj.operation_id)
+
+    @admin.display(description="probes")
+    def probes(self, obj: BootstrapOperation) -> SafeString | str:
+        evidence = obj.verification_evidence
+        if not evidence:
+            return EMPTY
+        if not all(isinstance(probe, dict) for probe in evidence):
+            return pretty_json(evidence)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    probe.get("probe", ""),
+                    probe.get("url", ""),
+                    _probe_status(probe.get("status")),
+                    probe.get("status_code", ""),
+                    probe.get("failure_class", ""),
+                    probe.get("detail", ""),
+                )
+                for probe in evidence
+            ),
+        )
+        return format_html(
+            '<table class="lp-probes"><thead><tr><th scope="col">probe</th><th scope="col">url</th>'
+            '<th scope="col">status</th><th scope="col">HTTP</th><th scope="col">failure class</th>'
+            '<th scope="col">detail</th></tr></thead><tbody>{}</tbody></table>',
+            rows,
+        )
+
+
+def _probe_status(status: Any) -> SafeString | str:
+    if isinstance(status, str) and status in CHECK_STATUS_COLORS:
+        return render_badge(status, color=CHECK_STATUS_COLORS[status], field="probe status")
+    return format_html("{}", status if status is not None else "")
