@@ -190,7 +190,7 @@ class EnvironmentInventory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.environment} — {self.state}"
+        return f"{self.environment} — {self.get_state_display()}"
 
     def freshness_at(self, now: datetime) -> Freshness:
         """Freshness at ``now``; uses the database annotation when the queryset made one."""
