@@ -5,7 +5,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from bootstraps.models import BootstrapOperation
-from bootstraps.rules import ALL_RUN_STATUSES
 from bootstraps.services import BootstrapResult
 from inventory.api.serializers import UNVERIFIABLE_ONLY, EnvironmentSerializer, identity_input, slug_field
 from inventory.choices import CheckStatus
@@ -20,7 +19,7 @@ from launchplane.api.fields import (
 )
 
 API_MAX_TIMEOUT_SECONDS = 86400
-CHECK = CheckStatus.values
+CHECK = CheckStatus.choices
 
 
 class ProbeSerializer(StrictSerializer):
@@ -35,7 +34,7 @@ class ProbeSerializer(StrictSerializer):
 
 
 class ResultSerializer(StrictSerializer):
-    bootstrap_run_status = StrictChoiceField(choices=list(ALL_RUN_STATUSES))
+    bootstrap_run_status = StrictChoiceField(choices=BootstrapOperation.RunStatus.choices)
     data_mutated = StrictBooleanField(allow_null=True)
     post_deploy_status = StrictChoiceField(choices=CHECK, required=False, default=CheckStatus.NOT_RUN)
     health_status = StrictChoiceField(choices=CHECK, required=False, default=CheckStatus.NOT_RUN)
@@ -66,7 +65,7 @@ class ResultSerializer(StrictSerializer):
 class StartSerializer(StrictSerializer):
     context = slug_field()
     instance = slug_field()
-    data_source = StrictChoiceField(choices=BootstrapOperation.DataSource.values)
+    data_source = StrictChoiceField(choices=BootstrapOperation.DataSource.choices)
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     timeout_seconds = StrictIntegerField(required=False, default=3600, min_value=1, max_value=API_MAX_TIMEOUT_SECONDS)
     result = ResultSerializer(required=False)
@@ -80,7 +79,7 @@ class CancelSerializer(StrictSerializer):
 class EventSerializer(StrictSerializer):
     """Progress of a running operation; ``extend_deadline_seconds`` doubles as a heartbeat."""
 
-    phase = StrictChoiceField(choices=BootstrapOperation.Phase.values)
+    phase = StrictChoiceField(choices=BootstrapOperation.Phase.choices)
     data_mutated = StrictBooleanField(required=False, allow_null=True, default=None)
     extend_deadline_seconds = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=API_MAX_TIMEOUT_SECONDS

@@ -143,7 +143,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=Freshness.values))
+    @extend_schema_field(serializers.ChoiceField(choices=Freshness.choices))
     def get_freshness(self, obj: EnvironmentInventory) -> str:
         return obj.freshness_at(self.context.get("now") or timezone.now()).value
 
@@ -209,9 +209,9 @@ class DeploymentCreateSerializer(StrictSerializer):
     artifact_id = StrictCharField(max_length=512)
     source_git_ref = StrictCharField(max_length=255)
     image_digest = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
-    deploy_status = StrictChoiceField(choices=DeploymentRecord.DeployStatus.values)
-    post_deploy_status = StrictChoiceField(choices=CheckStatus.values, required=False, default=CheckStatus.NOT_RUN)
-    health_status = StrictChoiceField(choices=CheckStatus.values, required=False, default=CheckStatus.NOT_RUN)
+    deploy_status = StrictChoiceField(choices=DeploymentRecord.DeployStatus.choices)
+    post_deploy_status = StrictChoiceField(choices=CheckStatus.choices, required=False, default=CheckStatus.NOT_RUN)
+    health_status = StrictChoiceField(choices=CheckStatus.choices, required=False, default=CheckStatus.NOT_RUN)
     started_at = AwareDateTimeField()
     finished_at = AwareDateTimeField()
     observed_runtime_identity = NullableJSONField()
