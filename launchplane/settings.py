@@ -88,7 +88,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "admin:login"
+# The operator pages' login; the admin keeps its own at /admin/login/.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "inventory:board"
+LOGOUT_REDIRECT_URL = "login"
 
 # TLS: each protection has its own switch, off by default, for deployments behind a TLS proxy
 # (see docs/operations.md). The proxy must set X-Forwarded-Proto for SECURE_PROXY_SSL_HEADER.
@@ -156,5 +159,10 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "inventory.choices.CheckStatus",
         "InventoryEffectEnum": "inventory.choices.InventoryEffect",
         "RuntimeIdentityStatusEnum": "inventory.choices.RuntimeIdentityStatus",
+        "UnverifiableEnum": [("unverifiable", "unverifiable")],
+        "InventoryStateEnum": "inventory.choices.InventoryState",
+        "DeploymentStateEnum": "inventory.choices.DeploymentState",
+        "DataStateEnum": "inventory.choices.DataState",
+        "FreshnessEnum": "inventory.choices.Freshness",
     },
 }

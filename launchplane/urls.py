@@ -1,6 +1,7 @@
-"""URLs: the REST API under /api/v1/, its schema and docs, and the admin."""
+"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login and the operator pages."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -18,6 +19,9 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("inventory.urls")),
 ]
 
 handler404 = views.not_found

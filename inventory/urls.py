@@ -1,0 +1,18 @@
+"""The operator pages: the board, an environment's detail, and the review queue."""
+
+from django.urls import path
+
+from inventory import views
+
+app_name = "inventory"
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("environments/<slug:context>/<slug:instance>/", views.environment_detail, name="environment"),
+    path("review/", views.review_queue, name="review"),
+    path(
+        "review/<slug:context>/<slug:instance>/acknowledge/",
+        views.acknowledge_environment,
+        name="acknowledge",
+    ),
+]
