@@ -26,7 +26,9 @@ demo: migrate
 run: demo
 	@echo ""
 	@echo "Launchplane is starting on http://$(HOST):$(PORT)/"
+	@echo "  Board:    http://$(HOST):$(PORT)/   (review queue: /review/)"
 	@echo "  Admin:    http://$(HOST):$(PORT)/admin/"
+	@echo "  API:      http://$(HOST):$(PORT)/api/v1/docs/   (tokens: manage.py create_api_client)"
 	@echo "  Log in as $(DEMO_USERNAME) / $(DEMO_PASSWORD)"
 	@echo ""
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

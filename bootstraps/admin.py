@@ -179,7 +179,7 @@ class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         # The admin offers no change form, but cancelling changes an operation: it needs that permission.
-        return request.user.has_perm("bootstraps.change_bootstrapoperation")
+        return request.user.has_perm("bootstraps.cancel_bootstrapoperation")
 
     @admin.action(description="Cancel selected active operations (with a reason)", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:

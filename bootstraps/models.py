@@ -183,6 +183,7 @@ class BootstrapOperation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("cancel_bootstrapoperation", "Can cancel an active bootstrap operation")]
         constraints = [
             # Rule 10: at most one active bootstrap per environment, enforced by the database.
             models.UniqueConstraint(

@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -28,9 +29,6 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 
 from inventory.choices import (
-    INVENTORY_EFFECT_COLORS,
-    RUNTIME_IDENTITY_STATUS_COLORS,
-    STATE_COLORS,
     Freshness,
     InventoryState,
 )
@@ -44,7 +42,7 @@ from inventory.models import (
 )
 from inventory.rules import CHECKS, IDENTITY_KEYS
 from inventory.services import acknowledge, create_environment
-from inventory.signals import inventory_read
+from inventory.signals import expire_overdue_before
 from inventory.templatetags.status_badges import field_badge, freshness_badge
 from launchplane.errors import ServiceError
 
@@ -56,7 +54,7 @@ from launchplane.errors import ServiceError
 def announce_read(now: datetime) -> None:
     """Rule 9: an overdue bootstrap reads ``timed_out`` everywhere at once. Inventory never imports
     bootstraps, so it sends ``inventory_read`` and the bootstraps app expires what is overdue."""
-    inventory_read.send(sender=EnvironmentInventory, environments=Environment.objects.all(), now=now)
+    expire_overdue_before(Environment.objects.all(), now)
 
 
 class ReadsInventoryMixin:
@@ -279,6 +277,8 @@ class EnvironmentForm(forms.ModelForm):
 @admin.register(Environment)
 class EnvironmentAdmin(ReadsInventoryMixin, admin.ModelAdmin):
     form = EnvironmentForm
+    # A base URL typed without a scheme is an https one (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "name",
         "state_badge",
@@ -502,7 +502,7 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
 
     def has_acknowledge_permission(self, request: HttpRequest) -> bool:
         # The admin offers no change form, but acknowledging is a change a reviewer must be allowed.
-        return request.user.has_perm("inventory.change_environmentinventory")
+        return request.user.has_perm("inventory.acknowledge_environmentinventory")
 
     @admin.action(description="Acknowledge selected environments (with a note)", permissions=["acknowledge"])
     def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -804,11 +804,11 @@ class RuntimeObservationAdmin(EvidenceAdmin):
 
     @admin.display(description="runtime identity", ordering="runtime_identity_status")
     def identity_badge(self, obj: RuntimeObservation) -> SafeString:
-        return field_badge(obj, "runtime_identity_status", RUNTIME_IDENTITY_STATUS_COLORS)
+        return field_badge(obj, "runtime_identity_status")
 
     @admin.display(description="effect", ordering="inventory_effect")
     def effect_badge(self, obj: RuntimeObservation) -> SafeString:
-        return field_badge(obj, "inventory_effect", INVENTORY_EFFECT_COLORS)
+        return field_badge(obj, "inventory_effect")
 
     @admin.display(description="differing keys")
     def mismatches(self, obj: RuntimeObservation) -> str:
@@ -891,35 +891,31 @@ class InventoryTransitionAdmin(ReadsInventoryMixin, EvidenceAdmin):
 
     @admin.display(description="from", ordering="from_state")
     def from_state_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "from_state", STATE_COLORS)
+        return field_badge(obj, "from_state")
 
     @admin.display(description="to", ordering="to_state")
     def to_state_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "to_state", STATE_COLORS)
+        return field_badge(obj, "to_state")
 
     @admin.display(description="effect", ordering="effect")
     def effect_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "effect", INVENTORY_EFFECT_COLORS)
+        return field_badge(obj, "effect")
 
     @admin.display(description="state", ordering="to_state")
     def change(self, obj: InventoryTransition) -> SafeString:
-        return format_html(
-            "{} → {}", field_badge(obj, "from_state", STATE_COLORS), field_badge(obj, "to_state", STATE_COLORS)
-        )
+        return format_html("{} → {}", field_badge(obj, "from_state"), field_badge(obj, "to_state"))
 
     @admin.display(description="sides before (deployment, data)")
     def from_sides(self, obj: InventoryTransition) -> SafeString:
         return format_html(
             "{} {}",
-            field_badge(obj, "from_deployment_state", STATE_COLORS),
-            field_badge(obj, "from_data_state", STATE_COLORS),
+            field_badge(obj, "from_deployment_state"),
+            field_badge(obj, "from_data_state"),
         )
 
     @admin.display(description="sides after (deployment, data)")
     def to_sides(self, obj: InventoryTransition) -> SafeString:
-        return format_html(
-            "{} {}", field_badge(obj, "deployment_state", STATE_COLORS), field_badge(obj, "data_state", STATE_COLORS)
-        )
+        return format_html("{} {}", field_badge(obj, "deployment_state"), field_badge(obj, "data_state"))
 
     @admin.display(description="cause", ordering="cause_id")
     def cause(self, obj: InventoryTransition) -> SafeString:

@@ -38,7 +38,7 @@ from inventory.rules import (
     observation_is_superseded,
     state_reason,
 )
-from inventory.signals import inventory_read
+from inventory.signals import expire_overdue_before
 from launchplane.errors import Conflict, ContradictoryResult, InvalidInput, NotFound
 
 CauseType = InventoryTransition.CauseType
@@ -103,9 +103,7 @@ def expire_before_write(environment: Environment, now: datetime) -> None:
 
     Sent before the caller takes the lock, so the inventory it then reads already reflects them.
     """
-    inventory_read.send(
-        sender=EnvironmentInventory, environments=Environment.objects.filter(pk=environment.pk), now=now
-    )
+    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
 
 
 def lock_inventory(environment: Environment) -> EnvironmentInventory:

@@ -35,13 +35,13 @@ from inventory.forms import AcknowledgeForm
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
 from inventory.rules import IDENTITY_KEYS
 from inventory.services import acknowledge
-from inventory.signals import inventory_read
+from inventory.signals import expire_overdue_before
 from inventory.templatetags.status_badges import field_badge, freshness_badge, render_badge
 from launchplane.errors import ServiceError
 
 # Acknowledging is a change; reading is not. A custom ``inventory.acknowledge_environment`` permission
 # would let a reviewer acknowledge without any other change right (see the admin, which uses the same).
-ACKNOWLEDGE_PERMISSION = "inventory.change_environmentinventory"
+ACKNOWLEDGE_PERMISSION = "inventory.acknowledge_environmentinventory"
 
 # The review queue (PRODUCT.md): these states, or stale freshness whatever the state.
 REVIEW_STATES = (
@@ -78,11 +78,6 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 def can_acknowledge(user: Any) -> bool:
     return user.has_perm(ACKNOWLEDGE_PERMISSION)
-
-
-def expire_before_read(environments: QuerySet[Environment], now: datetime) -> None:
-    """Rule 9: overdue operations of these environments time out before the page reads them."""
-    inventory_read.send(sender=EnvironmentInventory, environments=environments, now=now)
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -201,7 +196,7 @@ def history_rows(transitions: Iterable[InventoryTransition]) -> list[HistoryRow]
     rows = []
     for transition in transitions:
         badges = {
-            name: field_badge(transition, name, STATE_COLORS)
+            name: field_badge(transition, name)
             for name in (
                 "from_state",
                 "to_state",
@@ -211,7 +206,7 @@ def history_rows(transitions: Iterable[InventoryTransition]) -> list[HistoryRow]
                 "data_state",
             )
         }
-        badges["effect"] = field_badge(transition, "effect", INVENTORY_EFFECT_COLORS)
+        badges["effect"] = field_badge(transition, "effect")
         rows.append(HistoryRow(transition, badges))
     return rows
 
@@ -253,8 +248,8 @@ def timeline(
     events: list[TimelineEvent] = []
     for t in transitions:
         badges = [
-            ("state now", field_badge(t, "to_state", STATE_COLORS)),
-            ("effect", field_badge(t, "effect", INVENTORY_EFFECT_COLORS)),
+            ("state now", field_badge(t, "to_state")),
+            ("effect", field_badge(t, "effect")),
         ]
         title = f"{KIND_LABELS.get(t.cause_type, t.cause_type)} {t.cause_id}"
         if t.cause_type == "deployment" and t.cause_id in by_record:
@@ -339,7 +334,7 @@ def _board_form_choices(filterset: EnvironmentInventoryFilterSet, name: str) -> 
 def board(request: HttpRequest) -> HttpResponse:
     """One row per environment, worst first, with counts per state and filters."""
     now = timezone.now()
-    expire_before_read(Environment.objects.all(), now)
+    expire_overdue_before(Environment.objects.all(), now)
     inventories = EnvironmentInventory.objects.with_related().with_freshness(now)
     filterset = EnvironmentInventoryFilterSet(request.GET, queryset=inventories)
     rows = filterset.qs.worst_first()
@@ -395,7 +390,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     """The banner, side-by-side evidence, runtime identity, a timeline and the full history."""
     environment = get_object_or_404(Environment, context=context, instance=instance)
     now = timezone.now()
-    expire_before_read(Environment.objects.filter(pk=environment.pk), now)
+    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
     inventory = EnvironmentInventory.objects.with_related().with_freshness(now).get(pk=environment.pk)
     inventory.environment = environment
 
@@ -480,7 +475,7 @@ def render_review(
     request: HttpRequest, *, bound: tuple[int, AcknowledgeForm] | None = None, status: int = 200
 ) -> HttpResponse:
     now = timezone.now()
-    expire_before_read(Environment.objects.all(), now)
+    expire_overdue_before(Environment.objects.all(), now)
     may_acknowledge = can_acknowledge(request.user)
     items = []
     for inventory in review_queryset(now):

@@ -32,7 +32,7 @@ from inventory.filtersets import (
 )
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
 from inventory.services import create_environment, get_environment, record_deployment, record_observation
-from inventory.signals import inventory_read
+from inventory.signals import expire_overdue_before
 from launchplane.api.auth import Scope, require_context, scope_of
 from launchplane.api.idempotency import idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS
@@ -45,14 +45,9 @@ def in_scope(queryset: QuerySet, scope: Scope, context_field: str) -> QuerySet:
     return queryset.filter(**{f"{context_field}__in": sorted(scope.contexts)})
 
 
-def touch(environments: QuerySet, now: datetime) -> None:
-    """Rule 9: before reading inventory, let overdue operations of these environments expire."""
-    inventory_read.send(sender=EnvironmentInventory, environments=environments, now=now)
-
-
 def read_model(environment: Environment, now: datetime) -> EnvironmentInventory:
     """The environment's inventory as the read model shows it, after expiring what is overdue."""
-    touch(Environment.objects.filter(pk=environment.pk), now)
+    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
     return EnvironmentInventory.objects.with_related().with_freshness(now).get(pk=environment.pk)
 
 
@@ -87,7 +82,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         scope = scope_of(request)
-        touch(in_scope(Environment.objects.all(), scope, "context"), self.now)
+        expire_overdue_before(in_scope(Environment.objects.all(), scope, "context"), self.now)
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -118,7 +113,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], filterset_class=InventoryTransitionFilterSet)
     def history(self, request: Request, context: str, instance: str) -> Response:
         environment = scoped_environment(request, context, instance)
-        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
         transitions = InventoryTransition.objects.filter(environment=environment).order_by("-sequence")
         transitions = InventoryTransitionFilterSet(request.query_params, queryset=transitions, request=request)
         if not transitions.is_valid():
@@ -138,7 +133,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         environment = scoped_environment(request, context, instance)
         body = ObservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
         recorded = record_observation(
             environment,
             identity=identity_input(body),
@@ -193,7 +188,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body.is_valid(raise_exception=True)
         data = body.validated_data
         environment = scoped_environment(request, data["context"], data["instance"])
-        touch(Environment.objects.filter(pk=environment.pk), self.now)
+        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
         recorded = record_deployment(
             environment,
             record_id=data.get("record_id"),

@@ -168,6 +168,7 @@ class EnvironmentInventory(models.Model):
 
     class Meta:
         verbose_name_plural = "environment inventories"
+        permissions = [("acknowledge_environmentinventory", "Can acknowledge an environment's state")]
         constraints = [
             models.CheckConstraint(
                 condition=choices_constraint_q("state", InventoryState), name="inventory_state_valid"

@@ -2,7 +2,13 @@
 
 from django.db import models
 
-from inventory.choices import InventoryEffect, RuntimeIdentityStatus, choices_constraint_q
+from inventory.choices import (
+    INVENTORY_EFFECT_COLORS,
+    RUNTIME_IDENTITY_STATUS_COLORS,
+    InventoryEffect,
+    RuntimeIdentityStatus,
+    choices_constraint_q,
+)
 from inventory.models.base import ImmutableEvidence
 
 
@@ -37,3 +43,9 @@ class RuntimeObservation(ImmutableEvidence):
 
     def __str__(self) -> str:
         return f"observation {self.pk} of {self.environment_id} by {self.source}"
+
+    def get_runtime_identity_status_color(self) -> str:
+        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
+
+    def get_inventory_effect_color(self) -> str:
+        return INVENTORY_EFFECT_COLORS[self.inventory_effect]

@@ -2,7 +2,15 @@
 
 from django.db import models
 
-from inventory.choices import DataState, DeploymentState, InventoryEffect, InventoryState, choices_constraint_q
+from inventory.choices import (
+    INVENTORY_EFFECT_COLORS,
+    STATE_COLORS,
+    DataState,
+    DeploymentState,
+    InventoryEffect,
+    InventoryState,
+    choices_constraint_q,
+)
 from inventory.models.base import ImmutableEvidence
 
 
@@ -76,3 +84,24 @@ class InventoryTransition(ImmutableEvidence):
 
     def __str__(self) -> str:
         return f"{self.environment_id}#{self.sequence} {self.from_state} -> {self.to_state} ({self.effect})"
+
+    def get_from_state_color(self) -> str:
+        return STATE_COLORS[self.from_state]
+
+    def get_to_state_color(self) -> str:
+        return STATE_COLORS[self.to_state]
+
+    def get_from_deployment_state_color(self) -> str:
+        return STATE_COLORS[self.from_deployment_state]
+
+    def get_from_data_state_color(self) -> str:
+        return STATE_COLORS[self.from_data_state]
+
+    def get_deployment_state_color(self) -> str:
+        return STATE_COLORS[self.deployment_state]
+
+    def get_data_state_color(self) -> str:
+        return STATE_COLORS[self.data_state]
+
+    def get_effect_color(self) -> str:
+        return INVENTORY_EFFECT_COLORS[self.effect]

@@ -59,7 +59,7 @@ def acknowledge_url(context: str, instance: str) -> str:
 def operator(db):
     """Staff with the permission to acknowledge."""
     user = get_user_model().objects.create_user(username="olga", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="change_environmentinventory"))
+    user.user_permissions.add(Permission.objects.get(codename="acknowledge_environmentinventory"))
     return user
 
 

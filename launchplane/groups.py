@@ -1,0 +1,46 @@
+"""The staff groups, kept in step with their permissions after every migrate.
+
+- operators act: acknowledge environments, cancel bootstraps, create and configure environments;
+- reviewers read everything and acknowledge;
+- automation is for API clients' human owners: no admin rights (clients use tokens, not sessions).
+Evidence (deployments, operations, transitions, observations) is read-only for everyone.
+"""
+
+from __future__ import annotations
+
+VIEW_ALL = [
+    "inventory.view_environment",
+    "inventory.view_environmentinventory",
+    "inventory.view_deploymentrecord",
+    "inventory.view_inventorytransition",
+    "inventory.view_runtimeobservation",
+    "bootstraps.view_bootstrapoperation",
+]
+
+GROUPS: dict[str, list[str]] = {
+    "operators": [
+        *VIEW_ALL,
+        "inventory.acknowledge_environmentinventory",
+        "bootstraps.cancel_bootstrapoperation",
+        "inventory.add_environment",
+        "inventory.change_environment",
+        "launchplane.view_apiclient",
+    ],
+    "reviewers": [*VIEW_ALL, "inventory.acknowledge_environmentinventory"],
+    "automation": [],
+}
+
+
+def ensure_groups(sender=None, **kwargs) -> None:
+    """Create the groups and give each exactly its permissions (idempotent; a post_migrate receiver)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, perms in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is not None:  # not yet created on a partial migrate; the next migrate adds it
+                wanted.append(found)
+        group.permissions.set(wanted)
