@@ -4,6 +4,7 @@ import django_filters
 
 from bootstraps.models import BootstrapOperation
 from inventory.choices import CheckStatus, InventoryEffect, RuntimeIdentityStatus
+from launchplane.filters import BoundedIsoDateTimeFilter
 
 
 class BootstrapOperationFilterSet(django_filters.FilterSet):
@@ -20,8 +21,8 @@ class BootstrapOperationFilterSet(django_filters.FilterSet):
     runtime_identity_status = django_filters.ChoiceFilter(choices=RuntimeIdentityStatus.choices)
     inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
     late = django_filters.BooleanFilter()
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = BoundedIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = BoundedIsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = BootstrapOperation

@@ -4,6 +4,7 @@ import django_filters
 
 from inventory.choices import CheckStatus, DataState, DeploymentState, Freshness, InventoryEffect, InventoryState
 from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
+from launchplane.filters import BoundedIsoDateTimeFilter
 
 
 class EnvironmentInventoryFilterSet(django_filters.FilterSet):
@@ -29,8 +30,8 @@ class DeploymentRecordFilterSet(django_filters.FilterSet):
     health_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
     artifact_id = django_filters.CharFilter()
-    finished_after = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
-    finished_before = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
+    finished_after = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
+    finished_before = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
 
     class Meta:
         model = DeploymentRecord
@@ -40,8 +41,8 @@ class DeploymentRecordFilterSet(django_filters.FilterSet):
 class InventoryTransitionFilterSet(django_filters.FilterSet):
     effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
     cause_type = django_filters.ChoiceFilter(choices=InventoryTransition.CauseType.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = InventoryTransition

@@ -1,6 +1,7 @@
 """Error views: JSON in the API's error body under /api/, Django's pages elsewhere."""
 
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from launchplane.api.errors import api_not_found, api_server_error
 
@@ -17,5 +18,7 @@ def server_error(request):
     return defaults.server_error(request)
 
 
+@csrf_exempt
 def api_not_found_view(request):
+    """Any path under /api/ that no route matches, whatever the method."""
     return api_not_found(request)

@@ -29,15 +29,18 @@ from bootstraps.services import (
     run_bootstrap_once,
     start_bootstrap,
 )
-from inventory.api.views import in_scope, read_model, scoped_environment
+from inventory.api.views import forbid_out_of_scope_filter, in_scope, read_model, scoped_environment
 from inventory.models import Environment
 from launchplane.api.auth import scope_of
 from launchplane.api.idempotency import idempotent
-from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, READ_ERRORS, WRITE_ERRORS
+from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List bootstrap operations, newest first"),
+    list=extend_schema(
+        summary="List bootstrap operations, newest first",
+        responses={200: BootstrapOperationSerializer(many=True), **LIST_ERRORS},
+    ),
     retrieve=extend_schema(
         summary="Read one bootstrap operation", responses={200: BootstrapOperationSerializer, **READ_ERRORS}
     ),
@@ -68,6 +71,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return operation
 
     def list(self, request: Request, *args, **kwargs) -> Response:
+        forbid_out_of_scope_filter(request)
         expire_overdue(self.now, environments=in_scope(Environment.objects.all(), scope_of(request), "context"))
         return super().list(request, *args, **kwargs)
 

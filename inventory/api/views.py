@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -31,11 +32,15 @@ from inventory.filtersets import (
     InventoryTransitionFilterSet,
 )
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
+from inventory.models.base import SLUG_PATTERN
 from inventory.services import create_environment, get_environment, record_deployment, record_observation
 from inventory.signals import expire_overdue_before
 from launchplane.api.auth import Scope, require_context, scope_of
 from launchplane.api.idempotency import idempotent
-from launchplane.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS
+from launchplane.api.schema import IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
+from launchplane.errors import NotFound
+
+SLUG = re.compile(SLUG_PATTERN)
 
 
 def in_scope(queryset: QuerySet, scope: Scope, context_field: str) -> QuerySet:
@@ -52,12 +57,26 @@ def read_model(environment: Environment, now: datetime) -> EnvironmentInventory:
 
 
 def scoped_environment(request: Request, context: str, instance: str) -> Environment:
+    """The environment a URL or body names: 403 outside the caller's scope, 404 when unknown."""
+    if not all(SLUG.match(part) and len(part) <= 63 for part in (context, instance)):
+        raise NotFound(
+            f"No environment {context[:63]!r}/{instance[:63]!r}: contexts and instances are lowercase slugs."
+        )
     require_context(request, context)
     return get_environment(context, instance)
 
 
+def forbid_out_of_scope_filter(request: Request) -> None:
+    """A list filtered by a context outside the caller's scope names that context: 403."""
+    for context in request.query_params.getlist("context"):
+        require_context(request, context)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List environments (read models), newest first", responses={200: EnvironmentSerializer}),
+    list=extend_schema(
+        summary="List environments (read models), newest first",
+        responses={200: EnvironmentSerializer(many=True), **LIST_ERRORS},
+    ),
 )
 class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Environments and their read model; the only way an environment comes to exist is creating it."""
@@ -81,6 +100,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return {**super().get_serializer_context(), "now": getattr(self, "now", None)}
 
     def list(self, request: Request, *args, **kwargs) -> Response:
+        forbid_out_of_scope_filter(request)
         scope = scope_of(request)
         expire_overdue_before(in_scope(Environment.objects.all(), scope, "context"), self.now)
         return super().list(request, *args, **kwargs)
@@ -107,7 +127,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="History of an environment's inventory, newest first",
-        responses={200: TransitionSerializer(many=True), **READ_ERRORS},
+        responses={200: TransitionSerializer(many=True), **LIST_ERRORS},
         filters=False,
     )
     @action(detail=True, methods=["get"], filterset_class=InventoryTransitionFilterSet)
@@ -150,7 +170,10 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List deployment records, newest first", responses={200: DeploymentRecordSerializer}),
+    list=extend_schema(
+        summary="List deployment records, newest first",
+        responses={200: DeploymentRecordSerializer(many=True), **LIST_ERRORS},
+    ),
     retrieve=extend_schema(
         summary="Read one deployment record", responses={200: DeploymentRecordSerializer, **READ_ERRORS}
     ),
@@ -171,6 +194,10 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self) -> QuerySet:
         queryset = DeploymentRecord.objects.select_related("environment").order_by("-created_at", "-pk")
         return in_scope(queryset, scope_of(self.request), "environment__context")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        forbid_out_of_scope_filter(request)
+        return super().list(request, *args, **kwargs)
 
     def get_object(self) -> DeploymentRecord:
         # Out of scope answers 404, like an unknown record.

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-UNSET = object()
+# Timestamps outside this range are refused: they are never real evidence, and databases (or Python's
+# UTC conversion) cannot store the far ends.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def parse_aware(value: object) -> datetime | None:
+    """An ISO 8601 string with a timezone, as UTC inside [EARLIEST, LATEST); None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    try:
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return parsed if EARLIEST <= parsed < LATEST else None
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL cannot store one in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
 
 
 class StrictSerializer(serializers.Serializer):
@@ -24,17 +58,13 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "naive": "Give a timezone (for example 2026-11-27T12:00:00Z).",
-        "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z.",
+        "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, between 1970 and 9000.",
     }
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid")
-        parsed = parse_datetime(value.strip())
+        parsed = parse_aware(value)
         if parsed is None:
-            self.fail("invalid")
-        if parsed.tzinfo is None:
-            self.fail("naive")
+            self.fail("naive" if is_naive(value) else "invalid")
         return parsed
 
 
@@ -46,10 +76,17 @@ class NullableJSONField(serializers.JSONField):
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
+    default_error_messages = {"nul": "Text may not contain NUL characters."}
+
     def validate_empty_values(self, data):
         if data is None:
             return (True, None)
         return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        if contains_nul(data):
+            self.fail("nul")
+        return super().to_internal_value(data)
 
 
 class StrictCharField(serializers.CharField):
@@ -88,3 +125,12 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+def is_naive(value: object) -> bool:
+    """A well-formed ISO 8601 timestamp that only lacks its timezone."""
+    try:
+        parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return False
+    return parsed is not None and parsed.tzinfo is None

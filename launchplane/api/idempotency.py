@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from launchplane.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
 def fingerprint(method: str, path: str, body: object) -> str:
@@ -51,6 +53,13 @@ def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
             if existing.is_expired(now):
                 IdempotencyKey.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
                 continue
+            abandoned_before = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_LEASE_SECONDS)
+            if existing.state == IdempotencyKey.State.IN_FLIGHT and existing.created_at <= abandoned_before:
+                # The worker that claimed it died mid-request: let the retry take the key over.
+                IdempotencyKey.objects.filter(
+                    pk=existing.pk, state=IdempotencyKey.State.IN_FLIGHT, created_at__lte=abandoned_before
+                ).delete()
+                continue
             return existing
     return IdempotencyKey.objects.filter(owner=owner, key=key).first()
 
@@ -73,12 +82,12 @@ def idempotent(*, required: bool = False) -> Callable:
                         status=400,
                     )
                 return handler(view, request, *args, **kwargs)
-            if len(key) > MAX_KEY_LENGTH:
+            if len(key) > MAX_KEY_LENGTH or not KEY_CHARACTERS.fullmatch(key):
                 return Response(
                     error_body(
                         "validation_error",
-                        f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
-                        {HEADER: "too long"},
+                        f"{HEADER} must be 1-{MAX_KEY_LENGTH} visible ASCII characters.",
+                        {HEADER: "invalid"},
                     ),
                     status=400,
                 )

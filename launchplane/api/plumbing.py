@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser as DRFJSONParser
 from rest_framework.throttling import SimpleRateThrottle
 
 from launchplane.api.errors import json_error
+
+
+class JSONParser(DRFJSONParser):
+    """DRF's JSON parser, also refusing bodies nested too deeply to parse (a RecursionError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply.") from exc
 
 
 class Pagination(PageNumberPagination):

@@ -16,6 +16,14 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+def close_request_bodies(result: dict, generator, request, public) -> dict:
+    """Every request body rejects unknown fields (StrictSerializer): say so in the schema."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
+
+
 def error(description: str, code: str, message: str, fields: dict | None = None) -> OpenApiResponse:
     return OpenApiResponse(
         ErrorSerializer,
@@ -52,6 +60,21 @@ WRITE_ERRORS = {
     ),
 }
 READ_ERRORS = {**AUTH_ERRORS, 404: error("Unknown, or outside the client's scope.", "not_found", "Not found.")}
+LIST_ERRORS = {
+    **AUTH_ERRORS,
+    400: error(
+        "A filter value is not valid.",
+        "validation_error",
+        "The request is not valid.",
+        {"state": "Select a valid choice."},
+    ),
+    403: error(
+        "A context filter outside the client's scope.",
+        "permission_denied",
+        "This client is not scoped to context 'acme'.",
+    ),
+    404: error("A page past the end.", "not_found", "Invalid page."),
+}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
