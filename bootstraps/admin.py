@@ -31,7 +31,7 @@ from inventory.admin import (
     pretty_json,
 )
 from inventory.choices import CHECK_STATUS_COLORS
-from inventory.templatetags.status_badges import field_badge, render_badge
+from inventory.templatetags.status_badges import badge_column, render_badge
 from launchplane.errors import OperationFinished, ServiceError
 
 
@@ -239,41 +239,23 @@ class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
     def environment_link(self, obj: BootstrapOperation) -> SafeString | str:
         return environment_column(obj)
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "status")
+    status_badge = badge_column("status", "status")
 
-    @admin.display(description="run", ordering="bootstrap_run_status")
-    def run_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "bootstrap_run_status")
+    run_badge = badge_column("bootstrap_run_status", "run")
 
-    @admin.display(description="readiness", ordering="readiness_status")
-    def readiness_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "readiness_status")
+    readiness_badge = badge_column("readiness_status", "readiness")
 
-    @admin.display(description="effect", ordering="inventory_effect")
-    def effect_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "inventory_effect")
+    effect_badge = badge_column("inventory_effect", "effect")
 
-    @admin.display(description="post-deploy")
-    def post_deploy_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "post_deploy_status")
+    post_deploy_badge = badge_column("post_deploy_status", "post-deploy", sortable=False)
 
-    @admin.display(description="health")
-    def health_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "health_status")
+    health_badge = badge_column("health_status", "health", sortable=False)
 
-    @admin.display(description="canonical URL")
-    def canonical_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "canonical_status")
+    canonical_badge = badge_column("canonical_status", "canonical URL", sortable=False)
 
-    @admin.display(description="logo")
-    def logo_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "logo_status")
+    logo_badge = badge_column("logo_status", "logo", sortable=False)
 
-    @admin.display(description="runtime identity status")
-    def identity_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "runtime_identity_status")
+    identity_badge = badge_column("runtime_identity_status", "runtime identity status", sortable=False)
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: BootstrapOperation) -> SafeString:
@@ -281,9 +263,7 @@ class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
             obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
         )
 
-    @admin.display(description="data state before")
-    def data_state_before_badge(self, obj: BootstrapOperation) -> SafeString:
-        return field_badge(obj, "data_state_before")
+    data_state_before_badge = badge_column("data_state_before", "data state before", sortable=False)
 
     @admin.display(description="transitions")
     def transitions(self, obj: BootstrapOperation) -> SafeString:

@@ -184,6 +184,25 @@ def expire_overdue(
     return expired
 
 
+def _lock_operation(operation: BootstrapOperation, now: datetime) -> tuple[EnvironmentInventory, BootstrapOperation]:
+    """Lock the operation's environment, expire what is overdue there (rule 9), and re-read the
+    operation under the lock: its status may have changed since the caller loaded it."""
+    inventory = lock_inventory(operation.environment)
+    expire_locked(inventory, now)
+    operation = BootstrapOperation.objects.get(pk=operation.pk)
+    operation.environment = inventory.environment
+    return inventory, operation
+
+
+def _refuse_unmutating(operation: BootstrapOperation, data_mutated: bool | None) -> None:
+    """Data that was reported changed cannot become unchanged."""
+    if operation.data_mutated is True and data_mutated is False:
+        raise ContradictoryResult(
+            "Data was already reported changed; it cannot be reported unchanged now.",
+            fields={"data_mutated": "already reported true"},
+        )
+
+
 # ---------------------------------------------------------------------------------------------------
 # Start
 # ---------------------------------------------------------------------------------------------------
@@ -379,10 +398,7 @@ def record_bootstrap_result(
     now = now or timezone.now()
     result.validate()
     with transaction.atomic():
-        inventory = lock_inventory(operation.environment)
-        expire_locked(inventory, now)
-        operation = BootstrapOperation.objects.get(pk=operation.pk)  # re-read under the lock
-        operation.environment = inventory.environment
+        inventory, operation = _lock_operation(operation, now)
         if operation.status in (Status.FINISHED, Status.CANCELLED):
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; its result cannot change.",
@@ -443,20 +459,13 @@ def cancel_bootstrap(
     if not reason:
         raise InvalidInput("A cancel needs a reason.", fields={"reason": "required"})
     with transaction.atomic():
-        inventory = lock_inventory(operation.environment)
-        expire_locked(inventory, now)
-        operation = BootstrapOperation.objects.get(pk=operation.pk)
-        operation.environment = inventory.environment
+        inventory, operation = _lock_operation(operation, now)
         if not operation.is_active:
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; it cannot be cancelled.",
                 fields={"operation_id": operation.status},
             )
-        if operation.data_mutated is True and data_mutated is False:
-            raise ContradictoryResult(
-                "Data was already reported changed; a cancel cannot report it unchanged.",
-                fields={"data_mutated": "already reported true"},
-            )
+        _refuse_unmutating(operation, data_mutated)
         if data_mutated is not None:
             operation.data_mutated = data_mutated
             operation.save(update_fields=["data_mutated"])
@@ -502,20 +511,13 @@ def record_progress(
             "extend_deadline_seconds is out of range.", fields={"extend_deadline_seconds": "out of range"}
         )
     with transaction.atomic():
-        inventory = lock_inventory(operation.environment)
-        expire_locked(inventory, now)
-        operation = BootstrapOperation.objects.get(pk=operation.pk)
-        operation.environment = inventory.environment
+        _inventory, operation = _lock_operation(operation, now)
         if not operation.is_active:
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; it takes no more events.",
                 fields={"operation_id": operation.status},
             )
-        if operation.data_mutated is True and data_mutated is False:
-            raise ContradictoryResult(
-                "Data was already reported changed; it cannot become unchanged.",
-                fields={"data_mutated": "already reported true"},
-            )
+        _refuse_unmutating(operation, data_mutated)
         operation.phase = phase
         if data_mutated is not None:
             operation.data_mutated = data_mutated

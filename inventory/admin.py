@@ -43,7 +43,7 @@ from inventory.models import (
 from inventory.rules import CHECKS, IDENTITY_KEYS
 from inventory.services import acknowledge, create_environment
 from inventory.signals import expire_overdue_before
-from inventory.templatetags.status_badges import field_badge, freshness_badge
+from inventory.templatetags.status_badges import badge_column, field_badge, freshness_badge
 from launchplane.errors import ServiceError
 
 # ---------------------------------------------------------------------------------------------------
@@ -543,13 +543,9 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
     def state_badge(self, obj: EnvironmentInventory) -> SafeString:
         return field_badge(obj, "state")
 
-    @admin.display(description="deployment state", ordering="deployment_state")
-    def deployment_state_badge(self, obj: EnvironmentInventory) -> SafeString:
-        return field_badge(obj, "deployment_state")
+    deployment_state_badge = badge_column("deployment_state", "deployment state")
 
-    @admin.display(description="data state", ordering="data_state")
-    def data_state_badge(self, obj: EnvironmentInventory) -> SafeString:
-        return field_badge(obj, "data_state")
+    data_state_badge = badge_column("data_state", "data state")
 
     @admin.display(description="freshness")
     def freshness(self, obj: EnvironmentInventory) -> SafeString:
@@ -635,9 +631,7 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
     def lkg_bootstrap_link(self, obj: EnvironmentInventory) -> SafeString | str:
         return admin_link(obj.lkg_bootstrap)
 
-    @admin.display(description="runtime identity status")
-    def identity_status_badge(self, obj: EnvironmentInventory) -> SafeString:
-        return field_badge(obj, "runtime_identity_status")
+    identity_status_badge = badge_column("runtime_identity_status", "runtime identity status", sortable=False)
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: EnvironmentInventory) -> SafeString:
@@ -720,25 +714,15 @@ class DeploymentRecordAdmin(EvidenceAdmin):
     def environment_link(self, obj: DeploymentRecord) -> SafeString | str:
         return environment_column(obj)
 
-    @admin.display(description="deploy", ordering="deploy_status")
-    def deploy_status_badge(self, obj: DeploymentRecord) -> SafeString:
-        return field_badge(obj, "deploy_status")
+    deploy_status_badge = badge_column("deploy_status", "deploy")
 
-    @admin.display(description="post-deploy", ordering="post_deploy_status")
-    def post_deploy_badge(self, obj: DeploymentRecord) -> SafeString:
-        return field_badge(obj, "post_deploy_status")
+    post_deploy_badge = badge_column("post_deploy_status", "post-deploy")
 
-    @admin.display(description="health", ordering="health_status")
-    def health_badge(self, obj: DeploymentRecord) -> SafeString:
-        return field_badge(obj, "health_status")
+    health_badge = badge_column("health_status", "health")
 
-    @admin.display(description="runtime identity", ordering="runtime_identity_status")
-    def identity_badge(self, obj: DeploymentRecord) -> SafeString:
-        return field_badge(obj, "runtime_identity_status")
+    identity_badge = badge_column("runtime_identity_status", "runtime identity")
 
-    @admin.display(description="effect", ordering="inventory_effect")
-    def effect_badge(self, obj: DeploymentRecord) -> SafeString:
-        return field_badge(obj, "inventory_effect")
+    effect_badge = badge_column("inventory_effect", "effect")
 
     @admin.display(description="current", boolean=True, ordering="is_current")
     def is_current_deployment(self, obj: DeploymentRecord) -> bool:
@@ -802,13 +786,9 @@ class RuntimeObservationAdmin(EvidenceAdmin):
     def environment_link(self, obj: RuntimeObservation) -> SafeString | str:
         return environment_column(obj)
 
-    @admin.display(description="runtime identity", ordering="runtime_identity_status")
-    def identity_badge(self, obj: RuntimeObservation) -> SafeString:
-        return field_badge(obj, "runtime_identity_status")
+    identity_badge = badge_column("runtime_identity_status", "runtime identity")
 
-    @admin.display(description="effect", ordering="inventory_effect")
-    def effect_badge(self, obj: RuntimeObservation) -> SafeString:
-        return field_badge(obj, "inventory_effect")
+    effect_badge = badge_column("inventory_effect", "effect")
 
     @admin.display(description="differing keys")
     def mismatches(self, obj: RuntimeObservation) -> str:
@@ -889,17 +869,11 @@ class InventoryTransitionAdmin(ReadsInventoryMixin, EvidenceAdmin):
     def environment_link(self, obj: InventoryTransition) -> SafeString | str:
         return environment_column(obj)
 
-    @admin.display(description="from", ordering="from_state")
-    def from_state_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "from_state")
+    from_state_badge = badge_column("from_state", "from")
 
-    @admin.display(description="to", ordering="to_state")
-    def to_state_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "to_state")
+    to_state_badge = badge_column("to_state", "to")
 
-    @admin.display(description="effect", ordering="effect")
-    def effect_badge(self, obj: InventoryTransition) -> SafeString:
-        return field_badge(obj, "effect")
+    effect_badge = badge_column("effect", "effect")
 
     @admin.display(description="state", ordering="to_state")
     def change(self, obj: InventoryTransition) -> SafeString:

@@ -69,3 +69,15 @@ def status_badge_tag(obj: models.Model, name: str) -> SafeString:
 def freshness_badge_tag(value: str | None) -> SafeString:
     """``{% freshness_badge inventory.freshness_value %}``; nothing when there is no value."""
     return freshness_badge(value) if value else mark_safe("")
+
+
+def badge_column(name: str, description: str, *, sortable: bool = True):
+    """An admin ``list_display`` / ``readonly_fields`` column rendering field ``name`` as its badge."""
+
+    def column(admin_instance, obj: models.Model) -> SafeString:
+        return field_badge(obj, name)
+
+    column.short_description = description
+    if sortable:
+        column.admin_order_field = name
+    return column
