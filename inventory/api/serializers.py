@@ -20,14 +20,15 @@ from launchplane.api.fields import (
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
+    StrictRegexField,
     StrictSerializer,
 )
 
 UNVERIFIABLE_ONLY = [RuntimeIdentityStatus.UNVERIFIABLE.value]
 
 
-def slug_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(
+def slug_field(**kwargs) -> StrictRegexField:
+    return StrictRegexField(
         SLUG_PATTERN,
         max_length=63,
         error_messages={"invalid": "Use a lowercase slug: a-z, 0-9, '_' and '-', starting with a letter or digit."},
@@ -205,7 +206,7 @@ class DeploymentRecordSerializer(serializers.ModelSerializer):
 class DeploymentCreateSerializer(StrictSerializer):
     context = slug_field()
     instance = slug_field()
-    record_id = serializers.RegexField(RECORD_ID_PATTERN, required=False, max_length=128)
+    record_id = StrictRegexField(RECORD_ID_PATTERN, required=False, max_length=128)
     artifact_id = StrictCharField(max_length=512)
     source_git_ref = StrictCharField(max_length=255)
     image_digest = StrictCharField(max_length=255, required=False, allow_blank=True, default="")

@@ -17,7 +17,7 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
-from inventory.rules import freshness
+from inventory.rules import expected_identity, freshness
 
 
 class EpochSeconds(models.Func):
@@ -215,7 +215,17 @@ class EnvironmentInventory(models.Model):
 
     @property
     def expected_runtime_identity(self) -> dict[str, str] | None:
-        return self.current_deployment.own_identity if self.current_deployment_id else None
+        """The current deployment's identity (built from this environment: no extra query per row)."""
+        if not self.current_deployment_id:
+            return None
+        deployment = self.current_deployment
+        return expected_identity(
+            context=self.environment.context,
+            instance=self.environment.instance,
+            deployment_record_id=deployment.record_id,
+            artifact_id=deployment.artifact_id,
+            source_git_ref=deployment.source_git_ref,
+        )
 
     @property
     def is_acknowledged(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,14 +32,18 @@ def parse_aware(value: object) -> datetime | None:
     return parsed if EARLIEST <= parsed < LATEST else None
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere (PostgreSQL cannot store one in text)."""
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def contains_unstorable(value: Any) -> bool:
+    """Whether a JSON value holds a NUL or a lone surrogate anywhere: neither is valid text in UTF-8
+    or in PostgreSQL, so they are refused rather than half-stored."""
     if isinstance(value, str):
-        return "\x00" in value
+        return UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+        return any(contains_unstorable(k) or contains_unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
+        return any(contains_unstorable(item) for item in value)
     return False
 
 
@@ -76,7 +81,7 @@ class NullableJSONField(serializers.JSONField):
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    default_error_messages = {"nul": "Text may not contain NUL characters."}
+    default_error_messages = {"unstorable": "Text may not contain NUL characters or lone surrogates."}
 
     def validate_empty_values(self, data):
         if data is None:
@@ -84,13 +89,22 @@ class NullableJSONField(serializers.JSONField):
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data):
-        if contains_nul(data):
-            self.fail("nul")
+        if contains_unstorable(data):
+            self.fail("unstorable")
         return super().to_internal_value(data)
 
 
 class StrictCharField(serializers.CharField):
     """A JSON string; numbers and booleans are not silently turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    """A JSON string matching a pattern; numbers are not silently turned into text."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

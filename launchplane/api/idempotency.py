@@ -31,7 +31,8 @@ KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
 def fingerprint(method: str, path: str, body: object) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    # ensure_ascii: escapes keep any text (even a lone surrogate, refused later) encodable.
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
 
 

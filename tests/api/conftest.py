@@ -48,3 +48,44 @@ def outsider(db) -> Caller:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history():
+    """Throttle history lives in the cache, keyed by client pk, and pks are reused after a rollback:
+    start every test with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def driver(automation: Caller):
+    """Builds scenarios over HTTP as the ``cm`` automation client."""
+    from tests.api.support import Driver
+
+    return Driver(automation.http)
+
+
+@pytest.fixture
+def superuser_session(db) -> APIClient:
+    """A staff superuser logged in with a session (the browsable API)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username="olga", is_staff=True, is_superuser=True)
+    http = APIClient()
+    http.force_login(user)
+    return http
+
+
+@pytest.fixture
+def staff_session(db) -> APIClient:
+    """A staff user without superuser rights, logged in with a session: may read, not write."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username="sam", is_staff=True)
+    http = APIClient()
+    http.force_login(user)
+    return http

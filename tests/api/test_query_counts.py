@@ -1,0 +1,105 @@
+"""Guard: a list endpoint costs the same number of queries whatever the number of rows it shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Environment
+from inventory.services import acknowledge
+from tests.api.support import (
+    BOOTSTRAPS,
+    DEPLOYMENTS,
+    ENVIRONMENTS,
+    begin,
+    history_url,
+    make_env,
+    observe,
+    once,
+    own_identity,
+    record,
+)
+
+pytestmark = pytest.mark.django_db
+
+FEW, MANY = 3, 25
+
+
+def grow_environments(count: int) -> None:
+    """Environments with every pointer the read model follows: current and last deployment, last and
+    last-known-good bootstrap, an observation, and (every other one) an acknowledgement."""
+    reviewer = get_user_model().objects.get_or_create(username="rita", is_staff=True)[0]
+    start = Environment.objects.count()
+    for number in range(start, start + count):
+        environment = make_env(instance=f"env-{number}")
+        record(environment, f"dep-{number}")
+        once(environment)
+        observe(environment, own_identity(f"dep-{number}", instance=f"env-{number}"))
+        if number % 2:
+            acknowledge(environment, user=reviewer, note="seen")
+
+
+def grow_deployments(count: int) -> None:
+    """Deployments spread over two environments, some passing, some failing verification."""
+    environments = list(Environment.objects.filter(instance__in=["a", "b"]).order_by("instance"))
+    environments = environments or [make_env(instance="a"), make_env(instance="b")]
+    for number in range(count):
+        record(environments[number % 2], post_deploy_status="pass" if number % 3 else "fail")
+
+
+def grow_bootstraps(count: int) -> None:
+    for _ in range(count):
+        environment = make_env(instance=f"boot-{Environment.objects.count()}")
+        record(environment)
+        once(environment, health_status="fail")
+        begin(environment)
+
+
+def grow_history(count: int) -> None:
+    environment = Environment.objects.filter(context="cm", instance="testing").first() or make_env()
+    for _ in range(count):
+        record(environment)
+
+
+LISTS: dict[str, tuple[str, Callable[[int], None], int]] = {
+    # name: (url, grow(count), rows each grow step adds per count)
+    "environments": (ENVIRONMENTS, grow_environments, 1),
+    "deployments": (DEPLOYMENTS, grow_deployments, 1),
+    "bootstraps": (BOOTSTRAPS, grow_bootstraps, 2),
+    "history": (history_url(), grow_history, 1),
+}
+
+
+def queries_for(http, url: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = http.get(url)
+    assert response.status_code == 200, response.json()
+    return len(captured), response.json()["count"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "environments",
+        "deployments",
+        "bootstraps",
+        "history",
+    ],
+)
+def test_a_list_costs_the_same_queries_for_few_and_many_rows(automation, name) -> None:
+    url, grow, per_step = LISTS[name]
+    grow(FEW)
+    automation.http.get(url)  # the first request of a client also stamps it as used
+
+    few_queries, few_rows = queries_for(automation.http, url)
+    grow(MANY - FEW)
+    many_queries, many_rows = queries_for(automation.http, url)
+
+    assert (few_rows, many_rows) == (FEW * per_step, MANY * per_step)
+    assert many_queries == few_queries, (
+        f"{name}: {few_queries} queries for {few_rows} rows, {many_queries} for {many_rows}"
+    )
