@@ -185,10 +185,10 @@ def expire_overdue(
 
 
 def _lock_operation(operation: BootstrapOperation, now: datetime) -> tuple[EnvironmentInventory, BootstrapOperation]:
-    """Lock the operation's environment, expire what is overdue there (rule 9), and re-read the
-    operation under the lock: its status may have changed since the caller loaded it."""
+    """Lock the operation's environment and re-read the operation under the lock: its status may have
+    changed since the caller loaded it. Call ``expire_overdue`` for the environment first, outside the
+    transaction, so that an expiry stays committed even when the guarded write is then refused."""
     inventory = lock_inventory(operation.environment)
-    expire_locked(inventory, now)
     operation = BootstrapOperation.objects.get(pk=operation.pk)
     operation.environment = inventory.environment
     return inventory, operation
@@ -292,8 +292,8 @@ def start_bootstrap(
             effect=InventoryEffect.PENDING,
             cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, now),
             reason=f"Bootstrap {operation.operation_id} started ({data_source}).",
-            data_detail=f"bootstrap {operation.operation_id} from {data_source}, "
-            f"deadline {operation.deadline:%Y-%m-%d %H:%M} UTC",
+            # No deadline here: a heartbeat moves it, and the operation itself always shows the current one.
+            data_detail=f"bootstrap {operation.operation_id} from {data_source}, started {now:%Y-%m-%d %H:%M} UTC",
             changed_fields=["last_bootstrap"],
         )
     return operation
@@ -397,6 +397,7 @@ def record_bootstrap_result(
     """Apply a bootstrap's result (rule 7). Late results for timed-out operations are accepted."""
     now = now or timezone.now()
     result.validate()
+    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory, operation = _lock_operation(operation, now)
         if operation.status in (Status.FINISHED, Status.CANCELLED):
@@ -458,6 +459,7 @@ def cancel_bootstrap(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A cancel needs a reason.", fields={"reason": "required"})
+    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory, operation = _lock_operation(operation, now)
         if not operation.is_active:
@@ -498,7 +500,7 @@ def record_progress(
     """A running operation reports its phase (and, as soon as it knows, whether data changed).
 
     Progress changes no inventory state, so it appends no transition; ``extend_deadline_seconds``
-    moves the deadline to now + that many seconds (a heartbeat). ``data_mutated`` can only move from
+    moves the deadline to now + that many seconds, never earlier than it was (a heartbeat). ``data_mutated`` can only move from
     unknown or false to true: data that has changed cannot un-change.
     """
     now = now or timezone.now()
@@ -510,6 +512,7 @@ def record_progress(
         raise InvalidInput(
             "extend_deadline_seconds is out of range.", fields={"extend_deadline_seconds": "out of range"}
         )
+    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
     with transaction.atomic():
         _inventory, operation = _lock_operation(operation, now)
         if not operation.is_active:
