@@ -42,8 +42,9 @@ lint: venv
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Benchmarks against the targets in docs/performance.md (SQLite; set DATABASE_URL for PostgreSQL).
+# Production-like settings: DEBUG off, so templates are cached as they are when serving.
 bench: migrate
-	DEBUG=1 $(BIN)/python manage.py bench --environments 200 --rounds 30
+	DEBUG=0 SECRET_KEY=launchplane-bench-only $(BIN)/python manage.py bench --environments 200 --rounds 30
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

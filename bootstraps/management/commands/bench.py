@@ -156,6 +156,10 @@ class Command(BaseCommand):
                 20,
             ),
             measure("GET deployments list (API)", get(api, "/api/v1/deployments/"), rounds, 150, 20),
+            measure(f"GET board page, {environments} environments", get(pages, "/"), rounds, 400, 15),
+            measure(
+                "GET environment detail page", get(pages, f"/environments/bench/{target.instance}/"), rounds, 200, 40
+            ),
             measure(
                 "GET history (API)", get(api, f"/api/v1/environments/bench/{target.instance}/history/"), rounds, 120, 20
             ),
