@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -36,6 +37,7 @@ from inventory.services import (
     lock_inventory,
     next_sequence,
     note_identity,
+    refuse_future,
     verified_at,
 )
 from launchplane.errors import BootstrapActive, ContradictoryResult, InvalidInput, NotFound, OperationFinished
@@ -65,8 +67,14 @@ class BootstrapResult:
     def checks(self) -> dict[str, str]:
         return {"health": self.health_status, "canonical": self.canonical_status, "logo": self.logo_status}
 
-    def validate(self, prefix: str = "") -> None:
-        """Reject unknown statuses (400 validation_error) and contradictions (400 contradictory_result)."""
+    def validate(self, prefix: str = "", *, now: datetime | None = None) -> None:
+        """Reject unknown statuses and future timestamps (400 validation_error) and contradictions
+        (400 contradictory_result)."""
+        if self.finished_at is not None and now is not None:
+            try:
+                refuse_future("finished_at", self.finished_at, now)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, fields={f"{prefix}{k}": v for k, v in exc.fields.items()}) from exc
         if self.bootstrap_run_status not in (*RESULT_RUN_STATUSES, "pending", "running"):
             raise InvalidInput(
                 "bootstrap_run_status must be one of pass, fail, not_run, unknown.",
@@ -370,11 +378,11 @@ def _apply_result_locked(
         inventory.lkg_verified_at = verified_at(operation.finished_at, now)
         changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
     late = " (late)" if operation.late else ""
-    detail = (
-        f"bootstrap {operation.operation_id}: {outcome.data_detail}"
-        if outcome.data_detail and outcome.row >= 3
-        else outcome.data_detail
-    )
+    if outcome.row >= 3:  # a new data state: say why, and name checks that failed without being required
+        remarks = "; ".join(part for part in (outcome.data_detail, *outcome.notes) if part)
+        detail = f"bootstrap {operation.operation_id}: {remarks}" if remarks else ""
+    else:  # the data state from before the start, with its own detail
+        detail = outcome.data_detail
     return apply_transition(
         inventory,
         deployment_state=outcome.deployment_state,
@@ -386,7 +394,6 @@ def _apply_result_locked(
         + (f" ({outcome.data_detail})." if outcome.row >= 3 and outcome.data_detail else "."),
         data_detail=detail,
         deployment_detail=outcome.deployment_detail,
-        notes=outcome.notes,
         changed_fields=changed,
     )
 
@@ -396,10 +403,16 @@ def record_bootstrap_result(
 ) -> BootstrapOperation:
     """Apply a bootstrap's result (rule 7). Late results for timed-out operations are accepted."""
     now = now or timezone.now()
-    result.validate()
+    result.validate(now=now)
     expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory, operation = _lock_operation(operation, now)
+        skew = timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
+        if result.finished_at is not None and result.finished_at < operation.started_at - skew:
+            raise InvalidInput(
+                f"finished_at is before the operation started ({operation.started_at:%Y-%m-%d %H:%M:%S} UTC).",
+                fields={"finished_at": "before the start"},
+            )
         if operation.status in (Status.FINISHED, Status.CANCELLED):
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; its result cannot change.",
@@ -423,7 +436,7 @@ def run_bootstrap_once(
 ) -> BootstrapOperation:
     """Start and finish a bootstrap in one request: one operation, one transition."""
     now = now or timezone.now()
-    result.validate(prefix="result.")
+    result.validate(prefix="result.", now=now)
     with transaction.atomic():
         inventory = lock_inventory(environment)
         operation = _start_locked(

@@ -194,6 +194,11 @@ def state_reason(
             if data_state == DataState.CURRENT
             else "the deployment is current and no data bootstrap has changed the data"
         )
+    # A current side may still carry a remark: a check that failed but is not required.
+    if deployment_state == DeploymentState.CURRENT and deployment_detail:
+        parts.append(deployment_detail)
+    if data_state in (DataState.CURRENT, DataState.UNTOUCHED) and data_detail:
+        parts.append(data_detail)
     parts.extend(notes)
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + "."

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -230,6 +231,31 @@ def apply_transition(
     )
 
 
+def refuse_future(field: str, moment: datetime, now: datetime) -> None:
+    """Client timestamps are evidence, never order (rule 4) — but one from the future would hold its
+    place over every honest record until the clock caught up, so it is refused, allowing for skew."""
+    skew = timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
+    if moment > now + skew:
+        raise InvalidInput(
+            f"{field} is in the future ({moment:%Y-%m-%d %H:%M:%S} UTC; server time {now:%Y-%m-%d %H:%M:%S} UTC). "
+            "Check the reporting machine's clock.",
+            fields={field: "in the future"},
+        )
+
+
+RECORD_ID_TAKEN = "That record_id is already used; choose another or leave it out to have one assigned."
+
+
+def save_new_record(record: DeploymentRecord) -> None:
+    """Insert a deployment record. A record_id taken meanwhile by a writer on another environment (whose
+    lock we do not hold) is a 409 like any other reuse, not a 500."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError as exc:
+        raise Conflict(RECORD_ID_TAKEN, fields={"record_id": "already used"}) from exc
+
+
 def verified_at(evidence_time: datetime, now: datetime) -> datetime:
     """When last known good was verified: the record's own time, never later than we heard of it."""
     return min(evidence_time, now)
@@ -284,6 +310,7 @@ def record_deployment(
     check_status("health_status", health_status)
     if finished_at < started_at:
         raise InvalidInput("finished_at is before started_at.", fields={"finished_at": "before started_at"})
+    refuse_future("finished_at", finished_at, now)
     if identity.is_contradictory:
         raise ContradictoryResult(
             "runtime_identity_status 'unverifiable' contradicts the runtime identity that was sent.",
@@ -296,7 +323,7 @@ def record_deployment(
     with transaction.atomic():
         inventory = lock_inventory(environment)
         if record_id and DeploymentRecord.objects.filter(record_id=record_id).exists():
-            raise Conflict(f"Deployment record {record_id} already exists.", fields={"record_id": "already used"})
+            raise Conflict(RECORD_ID_TAKEN, fields={"record_id": "already used"})
         current = inventory.current_deployment
         record = DeploymentRecord(
             environment=environment,
@@ -330,7 +357,7 @@ def record_deployment(
 
         if deployment_is_superseded(finished_at, current.finished_at if current else None):
             record.inventory_effect = InventoryEffect.SUPERSEDED
-            record.save()
+            save_new_record(record)
             inventory.save(update_fields=["last_sequence"])
             return Recorded(record, record.inventory_effect, inventory, None)
 
@@ -347,7 +374,7 @@ def record_deployment(
             )
         )
         record.inventory_effect = outcome.effect
-        record.save()
+        save_new_record(record)
         changed = ["last_deployment_attempt"]
         inventory.last_deployment_attempt = record
         if outcome.moves_pointer:
@@ -363,10 +390,13 @@ def record_deployment(
             inventory.lkg_verified_at = verified_at(finished_at, now)
             changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
         verb = "passed" if passed else "failed"
-        if outcome.deployment_state == DeploymentState.CURRENT:
-            deployment_detail: str | None = ""
+        # The side's detail carries why it is not current, and any check that failed without being
+        # required, so state_reason keeps naming it until the side changes again.
+        remarks = "; ".join(part for part in (outcome.detail, *outcome.notes) if part)
+        if outcome.deployment_state == DeploymentState.CURRENT or outcome.detail:
+            deployment_detail: str | None = f"deployment {record.record_id}: {remarks}" if remarks else ""
         else:
-            deployment_detail = f"deployment {record.record_id}: {outcome.detail}" if outcome.detail else None
+            deployment_detail = None
         transition = apply_transition(
             inventory,
             deployment_state=outcome.deployment_state,
@@ -376,7 +406,6 @@ def record_deployment(
             reason=f"Deployment {record.record_id} of {artifact_id} {verb}"
             + (f": {outcome.detail}." if outcome.detail else "."),
             deployment_detail=deployment_detail,
-            notes=outcome.notes,
             changed_fields=changed,
         )
     return Recorded(record, outcome.effect, inventory, transition)
@@ -413,6 +442,7 @@ def record_observation(
     if not source:
         raise InvalidInput("An observation needs a source.", fields={"source": "required"})
     now = now or timezone.now()
+    refuse_future("observed_at", observed_at, now)
     expire_before_write(environment, now)
     with transaction.atomic():
         inventory = lock_inventory(environment)

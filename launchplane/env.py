@@ -54,6 +54,9 @@ def database_from_env(*, default: str) -> dict[str, Any]:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        # Wait for a competing writer instead of failing at once with "database is locked".
-        config.setdefault("OPTIONS", {})["timeout"] = 20
+        # Writers take the database lock when their transaction begins (SQLite has no row locks, so
+        # select_for_update does nothing there) and wait for a competing writer instead of failing.
+        options = config.setdefault("OPTIONS", {})
+        options["timeout"] = 20
+        options["transaction_mode"] = "IMMEDIATE"
     return config

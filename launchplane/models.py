@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 TOKEN_PREFIX = "lp_"
+CONTEXT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
 def hash_token(token: str) -> str:
     """Tokens are 256-bit random strings, so a plain SHA-256 is enough to store them safely."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_contexts(value: object) -> None:
+    """A non-empty list of context slugs."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError('Give a list of one or more contexts, e.g. ["cm"].', code="invalid_contexts")
+    bad = [item for item in value if not isinstance(item, str) or not CONTEXT_SLUG.match(item) or len(item) > 63]
+    if bad:
+        raise ValidationError(f"Not context slugs: {bad!r}", code="invalid_contexts")
 
 
 class ApiClient(models.Model):
@@ -26,7 +38,9 @@ class ApiClient(models.Model):
     name = models.CharField(max_length=150, unique=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_hint = models.CharField(max_length=12, editable=False, help_text="The token's first characters.")
-    contexts = models.JSONField(default=list, help_text="Contexts this client may read and write.")
+    contexts = models.JSONField(
+        default=list, validators=[validate_contexts], help_text='Contexts this client may use, e.g. ["cm", "acme"].'
+    )
     read_only = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

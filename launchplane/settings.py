@@ -114,6 +114,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
 }
 
+# How far ahead of server time a client's timestamp may be (clock skew) before it is refused.
+CLOCK_SKEW_SECONDS = env_int("CLOCK_SKEW_SECONDS", default=300)
+
 # --- REST API -------------------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", default=1024 * 1024)
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)

@@ -23,7 +23,8 @@ GIT_REF = "refs/heads/main"
 
 # Client timestamps are evidence, never order (rule 4); a fixed base some hours ago keeps them in the
 # past (so last known good's verified_at is the record's own time) and inside the default 1-day TTL.
-BASE = timezone.now().replace(microsecond=0) - timedelta(hours=6)
+# Far enough in the past that every scripted moment (up to BASE + 400 minutes) is not in the future.
+BASE = timezone.now().replace(microsecond=0) - timedelta(hours=12)
 _numbers = count(1)
 _ticks = count(1)
 _keys = count(1)

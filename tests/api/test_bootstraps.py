@@ -312,10 +312,11 @@ def test_a_result_defaults_the_checks_it_leaves_out_to_not_run(automation, deplo
 def test_a_result_keeps_the_finished_at_the_client_sent(automation, deployed, expected) -> None:
     operation = begin(deployed)
 
-    body = result_body(expected, finished_at="2026-11-27T17:59:00+00:00")
+    sent = (operation.started_at + timedelta(seconds=90)).replace(microsecond=0)
+    body = result_body(expected, finished_at=sent.isoformat())
     answered = post(automation.http, result_url(operation.operation_id), body).json()
 
-    assert parse(answered["finished_at"]) == parse("2026-11-27T17:59:00Z")
+    assert parse(answered["finished_at"]) == sent
 
 
 @pytest.mark.parametrize(

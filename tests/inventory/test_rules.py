@@ -290,8 +290,9 @@ def test_state_reason_is_one_sentence_and_never_blank(deployment_state, data_sta
     for note in notes:
         assert note in reason
     if details:
-        assert ("D-detail" in reason) is not is_current(deployment_state), reason
-        assert ("d-detail" in reason) is not is_current(data_state), reason
+        # A non-current side's detail says why; a current side's detail is a remark that stays named
+        # (a check that failed without being required).
+        assert "D-detail" in reason and "d-detail" in reason, reason
 
 
 def test_state_reason_tells_every_state_of_each_side_apart() -> None:
