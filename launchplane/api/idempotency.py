@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from launchplane.api.auth import scope_of
+from launchplane.api.auth import require_context, scope_of
 from launchplane.api.errors import error_body
-from launchplane.models import IdempotencyKey
+from launchplane.models import CONTEXT_SLUG, IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -65,12 +65,22 @@ def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(owner=owner, key=key).first()
 
 
+def forbid_out_of_scope_body(request) -> None:
+    """A body naming a context outside the caller's scope answers 403 before anything else is said
+    about it (a missing key, an invalid field)."""
+    data = request.data
+    context = data.get("context") if isinstance(data, dict) else None
+    if isinstance(context, str) and CONTEXT_SLUG.match(context):  # a malformed one is a validation error
+        require_context(request, context)
+
+
 def idempotent(*, required: bool = False) -> Callable:
     """Decorate a viewset method that handles a POST."""
 
     def decorator(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def wrapper(view, request, *args, **kwargs):
+            forbid_out_of_scope_body(request)
             key = request.headers.get(HEADER, "").strip()
             if not key:
                 if required:
@@ -121,17 +131,20 @@ def idempotent(*, required: bool = False) -> Callable:
             request.idempotency_key = key
             request.request_fingerprint = print_
             try:
-                response = handler(view, request, *args, **kwargs)
+                # The work and the key's completion commit together: a worker that dies in between
+                # leaves neither, so a retry after the in-flight lease cannot record the work twice.
+                with transaction.atomic():
+                    response = handler(view, request, *args, **kwargs)
+                    if 200 <= response.status_code < 300:
+                        IdempotencyKey.objects.filter(owner=owner, key=key).update(
+                            state=IdempotencyKey.State.COMPLETED,
+                            response_status=response.status_code,
+                            response_body=json.loads(json.dumps(response.data, default=str)),
+                        )
             except BaseException:
                 IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
                 raise
-            if 200 <= response.status_code < 300:
-                IdempotencyKey.objects.filter(owner=owner, key=key).update(
-                    state=IdempotencyKey.State.COMPLETED,
-                    response_status=response.status_code,
-                    response_body=json.loads(json.dumps(response.data, default=str)),
-                )
-            else:
+            if not 200 <= response.status_code < 300:
                 IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
             return response
 

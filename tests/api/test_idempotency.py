@@ -383,3 +383,47 @@ def test_a_concurrent_duplicate_result_is_applied_once(on_postgres, automation) 
     codes = sorted((r.status_code, r.json().get("error", {}).get("code", "")) for r in responses)
     assert codes in ([(200, ""), (200, "")], [(200, ""), (409, "idempotency_in_flight")]), codes
     assert InventoryTransition.objects.filter(cause_type="bootstrap").count() == 2
+
+
+def test_a_body_naming_an_out_of_scope_context_answers_403_before_its_other_faults(automation) -> None:
+    no_key = automation.http.post(
+        "/api/v1/bootstraps/", {"context": "acme", "instance": "prod", "data_source": "empty"}, format="json"
+    )
+    invalid = automation.http.post(
+        "/api/v1/deployments/", {"context": "acme", "instance": "prod", "deploy_status": "maybe"}, format="json"
+    )
+
+    assert no_key.status_code == 403 and no_key.json()["error"]["code"] == "permission_denied"
+    assert invalid.status_code == 403 and invalid.json()["error"]["code"] == "permission_denied"
+
+
+def test_the_work_and_the_key_commit_together(automation, monkeypatch) -> None:
+    """If the key cannot be completed, the recorded work is rolled back with it: a retry after the
+    in-flight lease then records it once, not twice."""
+    import launchplane.api.idempotency as idempotency
+    from inventory.models import DeploymentRecord
+    from launchplane.models import IdempotencyKey
+    from tests.api.support import deployment_body, make_env
+
+    make_env()
+
+    class DyingJson:
+        """The module's json, except that storing a successful response fails."""
+
+        loads = staticmethod(json.loads)
+
+        @staticmethod
+        def dumps(value, **kwargs):
+            if isinstance(value, dict) and "record_id" in value:
+                raise RuntimeError("worker died while completing the key")
+            return json.dumps(value, **kwargs)
+
+    monkeypatch.setattr(idempotency, "json", DyingJson)
+    automation.http.raise_request_exception = False
+    response = automation.http.post(
+        "/api/v1/deployments/", deployment_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert response.status_code == 500
+    assert not DeploymentRecord.objects.exists()
+    assert not IdempotencyKey.objects.exists()
