@@ -66,7 +66,7 @@ def test_a_result_that_finished_before_its_operation_started_is_refused() -> Non
 
 def test_a_failed_check_that_is_not_required_stays_named_until_the_data_side_changes() -> None:
     environment = make_environment(required_checks=["health"])
-    deploy(environment, now=T0)
+    deploy(environment, finished_at=T0 - timedelta(minutes=5))
     bootstrap_once(environment, passing_result(environment, canonical_status="fail", logo_status="fail"), now=T0)
     assert "canonical and logo checks failed but are not required" in inventory_of(environment).state_reason
 
