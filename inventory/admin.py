@@ -40,6 +40,7 @@ from inventory.models import (
     InventoryTransition,
     RuntimeObservation,
 )
+from inventory.models.inventory import RELATED as INVENTORY_RELATED
 from inventory.rules import CHECKS, IDENTITY_KEYS
 from inventory.services import acknowledge, create_environment
 from inventory.signals import expire_overdue_before
@@ -413,16 +414,7 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
         "last_bootstrap_link",
         "since",
     )
-    list_select_related = (
-        "environment",
-        "current_deployment",
-        "last_deployment_attempt",
-        "lkg_deployment",
-        "lkg_bootstrap",
-        "last_bootstrap",
-        "current_bootstrap",
-        "acknowledged_by",
-    )
+    list_select_related = INVENTORY_RELATED
     list_filter = (
         "state",
         NotCurrentFilter,

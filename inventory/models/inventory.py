@@ -38,18 +38,23 @@ class EpochSeconds(models.Func):
         return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)", **extra_context)
 
 
+# Everything a read model, a board row or an admin row shows beside the inventory itself.
+RELATED = (
+    "environment",
+    "current_deployment",
+    "last_deployment_attempt",
+    "lkg_deployment",
+    "lkg_bootstrap",
+    "last_bootstrap",
+    "current_bootstrap",
+    "acknowledged_by",
+)
+
+
 class EnvironmentInventoryQuerySet(models.QuerySet):
     def with_related(self) -> "EnvironmentInventoryQuerySet":
         """Everything a read model or a board row shows, in one query."""
-        return self.select_related(
-            "environment",
-            "current_deployment",
-            "last_deployment_attempt",
-            "lkg_deployment",
-            "lkg_bootstrap",
-            "last_bootstrap",
-            "acknowledged_by",
-        )
+        return self.select_related(*RELATED)
 
     def with_freshness(self, now: datetime) -> "EnvironmentInventoryQuerySet":
         """Annotate ``freshness_value`` computed in the database, the same as ``rules.freshness``."""
