@@ -32,9 +32,6 @@ class BootstrapOperationQuerySet(models.QuerySet):
     def overdue(self, now: datetime) -> "BootstrapOperationQuerySet":
         return self.active().filter(deadline__lte=now)
 
-    def for_environment(self, context: str, instance: str) -> "BootstrapOperationQuerySet":
-        return self.filter(environment__context=context, environment__instance=instance)
-
 
 class DataSource(models.TextChoices):
     """Where a bootstrap takes its data from."""
@@ -292,9 +289,6 @@ class BootstrapOperation(models.Model):
 
     def get_data_state_before_color(self) -> str:
         return STATE_COLORS[self.data_state_before]
-
-    def get_check_color(self, status: str) -> str:
-        return CHECK_STATUS_COLORS[status]
 
     def get_post_deploy_status_color(self) -> str:
         return CHECK_STATUS_COLORS[self.post_deploy_status]

@@ -28,7 +28,6 @@ from inventory.rules import ID as IdentityStatus
 
 CS = CheckStatus
 RESULT_RUN_STATUSES = ("pass", "fail", "not_run", "unknown")  # what a result may report
-ALL_RUN_STATUSES = ("pending", "running", *RESULT_RUN_STATUSES)
 
 
 class Readiness:

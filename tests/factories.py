@@ -14,8 +14,8 @@ from bootstraps.services import (
     run_bootstrap_once,
     start_bootstrap,
 )
-from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
-from inventory.rules import NOT_SENT, IdentityInput
+from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
+from inventory.rules import NOT_SENT, IdentityInput, combine
 from inventory.services import Recorded, create_environment, record_deployment
 
 T0 = datetime.fromisoformat("2026-11-01T12:00:00+00:00")
@@ -176,3 +176,27 @@ def busy_environment(context: str, instance: str = "prod", *, now: datetime) -> 
     bootstrap_once(environment, passing_result(environment), now=now - timedelta(hours=1))
     start(environment, now=now - timedelta(minutes=10))
     return environment
+
+
+def assert_transition(
+    transition: InventoryTransition,
+    *,
+    from_sides: tuple[str, str],
+    sides: tuple[str, str],
+    effect: str,
+    cause_type: str,
+    cause_id: str,
+    actor: str,
+    occurred_at,
+) -> None:
+    """A transition carries from/to states, both sides before and after, effect, cause, actor and time."""
+    assert (transition.from_deployment_state, transition.from_data_state) == from_sides
+    assert (transition.deployment_state, transition.data_state) == sides
+    assert transition.from_state == combine(*from_sides)
+    assert transition.to_state == combine(*sides)
+    assert transition.effect == effect
+    assert (transition.cause_type, transition.cause_id) == (cause_type, cause_id)
+    assert transition.actor == actor
+    assert transition.occurred_at == occurred_at
+    assert transition.recorded_at is not None
+    assert transition.reason

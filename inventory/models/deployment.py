@@ -21,11 +21,6 @@ def new_record_id() -> str:
     return f"dep-{uuid.uuid4().hex[:20]}"
 
 
-class DeploymentRecordQuerySet(models.QuerySet):
-    def for_environment(self, context: str, instance: str) -> "DeploymentRecordQuerySet":
-        return self.filter(environment__context=context, environment__instance=instance)
-
-
 class DeployStatus(models.TextChoices):
     PASS = "pass", "pass"
     FAIL = "fail", "fail"
@@ -63,8 +58,6 @@ class DeploymentRecord(ImmutableEvidence):
     finished_at = models.DateTimeField()
     recorded_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = DeploymentRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

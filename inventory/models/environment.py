@@ -22,11 +22,6 @@ def validate_required_checks(value: object) -> None:
         )
 
 
-class EnvironmentQuerySet(models.QuerySet):
-    def by_natural_key(self, context: str, instance: str) -> "Environment":
-        return self.get(context=context, instance=instance)
-
-
 class Environment(models.Model):
     """An environment, unique by (context, instance). The only way one comes to exist is creating it;
     records naming an unknown environment are refused."""
@@ -41,8 +36,6 @@ class Environment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = EnvironmentQuerySet.as_manager()
-
     class Meta:
         ordering = ["context", "instance"]
         constraints = [
@@ -54,9 +47,6 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.context}/{self.instance}"
-
-    def natural_key(self) -> tuple[str, str]:
-        return (self.context, self.instance)
 
     def requires(self, check: str) -> bool:
         return check in self.required_checks

@@ -24,6 +24,28 @@ GIT_REF = "refs/heads/main"
 # Client timestamps are evidence, never order (rule 4); a fixed base some hours ago keeps them in the
 # past (so last known good's verified_at is the record's own time) and inside the default 1-day TTL.
 # Far enough in the past that every scripted moment (up to BASE + 400 minutes) is not in the future.
+# The read model's fields PRODUCT.md names (the contract; more may be present).
+READ_MODEL_FIELDS = {
+    "context",
+    "instance",
+    "state",
+    "state_reason",
+    "deployment_state",
+    "data_state",
+    "freshness",
+    "current_deployment",
+    "last_deployment_attempt",
+    "last_known_good",
+    "last_bootstrap",
+    "expected_runtime_identity",
+    "observed_runtime_identity",
+    "runtime_identity_status",
+    "runtime_identity_mismatches",
+    "acknowledgement",
+    "updated_at",
+}
+
+
 BASE = timezone.now().replace(microsecond=0) - timedelta(hours=12)
 _numbers = count(1)
 _ticks = count(1)

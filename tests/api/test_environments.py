@@ -13,6 +13,7 @@ from tests.api.support import (
     ENVIRONMENTS,
     OBSERVED_MINUTE,
     OMIT,
+    READ_MODEL_FIELDS,
     at,
     begin,
     conclude,
@@ -31,25 +32,6 @@ from tests.api.support import (
 
 pytestmark = pytest.mark.django_db
 
-READ_MODEL_FIELDS = {
-    "context",
-    "instance",
-    "state",
-    "state_reason",
-    "deployment_state",
-    "data_state",
-    "freshness",
-    "current_deployment",
-    "last_deployment_attempt",
-    "last_known_good",
-    "last_bootstrap",
-    "expected_runtime_identity",
-    "observed_runtime_identity",
-    "runtime_identity_status",
-    "runtime_identity_mismatches",
-    "acknowledgement",
-    "updated_at",
-}
 DEPLOYMENT_SUMMARY_FIELDS = {"record_id", "artifact_id", "source_git_ref", "deploy_status", "finished_at"}
 BOOTSTRAP_SUMMARY_FIELDS = {"operation_id", "status", "readiness_status", "finished_at"}
 LAST_KNOWN_GOOD_FIELDS = {"deployment_record_id", "bootstrap_operation_id", "verified_at"}

@@ -27,6 +27,7 @@ from tests.factories import (
     MISSING_IDENTITY,
     T0,
     UNVERIFIABLE_IDENTITY,
+    assert_transition,
     bootstrap_once,
     deploy,
     field_values,
@@ -98,27 +99,6 @@ class Baseline:
 @pytest.fixture
 def baseline():
     return Baseline
-
-
-def assert_transition(
-    transition: InventoryTransition,
-    *,
-    from_sides: tuple[str, str],
-    sides: tuple[str, str],
-    effect: str,
-    cause_type: str,
-    cause_id: str,
-    actor: str,
-    occurred_at,
-) -> None:
-    assert (transition.from_deployment_state, transition.from_data_state) == from_sides
-    assert (transition.deployment_state, transition.data_state) == sides
-    assert (transition.from_state, transition.to_state) == (combine(*from_sides), combine(*sides))
-    assert transition.effect == effect
-    assert (transition.cause_type, transition.cause_id) == (cause_type, cause_id)
-    assert (transition.actor, transition.occurred_at) == (actor, occurred_at)
-    assert transition.recorded_at is not None
-    assert transition.reason
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tests.factories import (
     MISSING_IDENTITY,
     T0,
     UNVERIFIABLE_IDENTITY,
+    assert_transition,
     bootstrap_once,
     deploy,
     field_values,
@@ -49,30 +50,6 @@ def inventory_fields(environment) -> dict[str, Any]:
         for name, value in field_values(EnvironmentInventory.objects.get(pk=environment.pk)).items()
         if name not in COUNTER_FIELDS
     }
-
-
-def assert_transition(
-    transition: InventoryTransition,
-    *,
-    from_sides: tuple[str, str],
-    sides: tuple[str, str],
-    effect: str,
-    cause_type: str,
-    cause_id: str,
-    actor: str,
-    occurred_at,
-) -> None:
-    """A transition carries from/to states, both sides before and after, effect, cause, actor and time."""
-    assert (transition.from_deployment_state, transition.from_data_state) == from_sides
-    assert (transition.deployment_state, transition.data_state) == sides
-    assert transition.from_state == combine(*from_sides)
-    assert transition.to_state == combine(*sides)
-    assert transition.effect == effect
-    assert (transition.cause_type, transition.cause_id) == (cause_type, cause_id)
-    assert transition.actor == actor
-    assert transition.occurred_at == occurred_at
-    assert transition.recorded_at is not None
-    assert transition.reason
 
 
 @pytest.fixture
