@@ -4,14 +4,14 @@ import django_filters
 
 from bootstraps.models import BootstrapOperation
 from inventory.choices import CheckStatus, InventoryEffect, RuntimeIdentityStatus
-from launchplane.filters import BoundedIsoDateTimeFilter
+from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, MultipleChoiceFilter, StrictBooleanFilter
 
 
-class BootstrapOperationFilterSet(django_filters.FilterSet):
+class BootstrapOperationFilterSet(FilterSet):
     context = django_filters.CharFilter(field_name="environment__context")
     instance = django_filters.CharFilter(field_name="environment__instance")
-    status = django_filters.MultipleChoiceFilter(choices=BootstrapOperation.Status.choices)
-    readiness_status = django_filters.MultipleChoiceFilter(choices=BootstrapOperation.Readiness.choices)
+    status = MultipleChoiceFilter(choices=BootstrapOperation.Status.choices)
+    readiness_status = MultipleChoiceFilter(choices=BootstrapOperation.Readiness.choices)
     bootstrap_run_status = django_filters.ChoiceFilter(choices=BootstrapOperation.RunStatus.choices)
     data_source = django_filters.ChoiceFilter(choices=BootstrapOperation.DataSource.choices)
     post_deploy_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
@@ -20,7 +20,7 @@ class BootstrapOperationFilterSet(django_filters.FilterSet):
     logo_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     runtime_identity_status = django_filters.ChoiceFilter(choices=RuntimeIdentityStatus.choices)
     inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
-    late = django_filters.BooleanFilter()
+    late = StrictBooleanFilter()
     started_after = BoundedIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = BoundedIsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 

@@ -70,6 +70,14 @@ def contradictions(
     return found
 
 
+def unmutating_contradiction(*, known: bool | None, reported: bool | None) -> dict[str, str]:
+    """Data the operation already knows changed (a progress event said so) cannot un-change: a later
+    ``data_mutated: false`` — in an event, a cancel or a result — contradicts it."""
+    if known is True and reported is False:
+        return {"data_mutated": "already reported true"}
+    return {}
+
+
 # ---------------------------------------------------------------------------------------------------
 # Step 2: no result (deadline passed or cancelled)
 # ---------------------------------------------------------------------------------------------------
@@ -87,6 +95,7 @@ class BootstrapOutcome:
     deployment_detail: str | None = None  # None: the artifact side's detail stays as it is
     notes: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_run_status: str | None = None  # set by step 2, which forces "unknown"
+    restores_data_state: bool = False  # the data side goes back to what it was before the start, with its detail
 
     @property
     def advances(self) -> bool:
@@ -260,8 +269,11 @@ def decide_result(f: ResultFacts) -> BootstrapOutcome:
     data_state = f.data_state_before if restored else data_state
     deployment_state = f.deployment_state
     deployment_detail: str | None = None
-    if index == 6:
+    if f.identity.status in IDENTITY_AGAINST:
+        # Identity is judged on every applied result, whatever row decides the data side (rule 7):
+        # a runtime reporting another identity always counts against the environment (rule 5).
         deployment_state, deployment_detail = DeploymentState.STALE_INVENTORY, identity_phrase(f.identity)
+        effect = InventoryEffect.MARKED
     elif index == 9 and f.identity.status == IdentityStatus.MATCH:
         deployment_state, deployment_detail = DeploymentState.CURRENT, ""
     state = combine(deployment_state, data_state)
@@ -287,6 +299,7 @@ def decide_result(f: ResultFacts) -> BootstrapOutcome:
         data_detail=f.data_detail_before if restored else _result_detail(index, f),
         deployment_detail=deployment_detail,
         notes=notes,
+        restores_data_state=restored,
     )
 
 

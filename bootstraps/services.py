@@ -26,6 +26,7 @@ from bootstraps.rules import (
     decide_result,
     decide_without_result,
     readiness_of,
+    unmutating_contradiction,
 )
 from inventory.choices import CheckStatus, DataState, InventoryEffect
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
@@ -62,6 +63,7 @@ class BootstrapResult:
     verification_evidence: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     finished_at: datetime | None = None
     error_message: str = ""
+    started_at: datetime | None = None  # a one-shot's own start; a two-step result's start is the operation's
 
     @property
     def checks(self) -> dict[str, str]:
@@ -70,11 +72,19 @@ class BootstrapResult:
     def validate(self, prefix: str = "", *, now: datetime | None = None) -> None:
         """Reject unknown statuses and future timestamps (400 validation_error) and contradictions
         (400 contradictory_result)."""
-        if self.finished_at is not None and now is not None:
-            try:
-                refuse_future("finished_at", self.finished_at, now)
-            except InvalidInput as exc:
-                raise InvalidInput(exc.message, fields={f"{prefix}{k}": v for k, v in exc.fields.items()}) from exc
+        if now is not None:
+            for name in ("started_at", "finished_at"):
+                moment = getattr(self, name)
+                if moment is None:
+                    continue
+                try:
+                    refuse_future(name, moment, now)
+                except InvalidInput as exc:
+                    raise InvalidInput(exc.message, fields={f"{prefix}{k}": v for k, v in exc.fields.items()}) from exc
+        if self.started_at is not None and self.finished_at is not None and self.finished_at < self.started_at:
+            raise InvalidInput(
+                "finished_at is before started_at.", fields={f"{prefix}finished_at": "before started_at"}
+            )
         if self.bootstrap_run_status not in (*RESULT_RUN_STATUSES, "pending", "running"):
             raise InvalidInput(
                 "bootstrap_run_status must be one of pass, fail, not_run, unknown.",
@@ -96,6 +106,19 @@ class BootstrapResult:
                 "The result contradicts itself: " + " ".join(found.values()),
                 fields={f"{prefix}{name}": why for name, why in found.items()},
             )
+
+
+def refuse_finish_before_start(
+    finished_at: datetime | None, started_at: datetime, *, field: str, server_start: bool = True
+) -> None:
+    """Rule 13: a result never finishes before its operation started. A start the server stamped (the
+    arrival) is compared allowing for the client's clock skew; a start the client sent is exact."""
+    allowance = timedelta(seconds=settings.CLOCK_SKEW_SECONDS if server_start else 0)
+    if finished_at is not None and finished_at < started_at - allowance:
+        raise InvalidInput(
+            f"{field} is before the operation started ({started_at:%Y-%m-%d %H:%M:%S} UTC).",
+            fields={field: "before the start"},
+        )
 
 
 def get_operation(operation_id: str) -> BootstrapOperation:
@@ -163,7 +186,9 @@ def expire_locked(inventory: EnvironmentInventory, now: datetime) -> int:
             inventory,
             operation,
             status=Status.TIMED_OUT,
-            cause=Cause(CauseType.DEADLINE, operation.operation_id, "deadline", operation.deadline),
+            cause=Cause(
+                CauseType.DEADLINE, operation.operation_id, "deadline", operation.deadline, now, server_clock=True
+            ),
             why=f"timed out at its deadline ({operation.timeout_seconds}s)",
         )
         expired += 1
@@ -203,11 +228,12 @@ def _lock_operation(operation: BootstrapOperation, now: datetime) -> tuple[Envir
 
 
 def _refuse_unmutating(operation: BootstrapOperation, data_mutated: bool | None) -> None:
-    """Data that was reported changed cannot become unchanged."""
-    if operation.data_mutated is True and data_mutated is False:
+    """Data that was reported changed cannot become unchanged (rule 7's contradictions): one guard for
+    progress events, cancels and results alike."""
+    found = unmutating_contradiction(known=operation.data_mutated, reported=data_mutated)
+    if found:
         raise ContradictoryResult(
-            "Data was already reported changed; it cannot be reported unchanged now.",
-            fields={"data_mutated": "already reported true"},
+            "Data was already reported changed; it cannot be reported unchanged now.", fields=found
         )
 
 
@@ -226,6 +252,7 @@ def _start_locked(
     idempotency_key: str,
     request_fingerprint: str,
     now: datetime,
+    started_at: datetime | None = None,
 ) -> BootstrapOperation:
     environment = inventory.environment
     if data_source not in BootstrapOperation.DataSource.values:
@@ -261,7 +288,7 @@ def _start_locked(
                 data_detail_before=inventory.data_detail,
                 timeout_seconds=timeout_seconds,
                 deadline=now + timedelta(seconds=timeout_seconds),
-                started_at=now,
+                started_at=started_at or now,
             )
     except IntegrityError as exc:
         raise BootstrapActive(f"Another bootstrap is active on {environment}.") from exc
@@ -298,7 +325,7 @@ def start_bootstrap(
             deployment_state=inventory.deployment_state,
             data_state=DataState.BOOTSTRAP_IN_PROGRESS,
             effect=InventoryEffect.PENDING,
-            cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, now),
+            cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, now, now),
             reason=f"Bootstrap {operation.operation_id} started ({data_source}).",
             # No deadline here: a heartbeat moves it, and the operation itself always shows the current one.
             data_detail=f"bootstrap {operation.operation_id} from {data_source}, started {now:%Y-%m-%d %H:%M} UTC",
@@ -378,20 +405,23 @@ def _apply_result_locked(
         inventory.lkg_verified_at = verified_at(operation.finished_at, now)
         changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
     late = " (late)" if operation.late else ""
-    if outcome.row >= 3:  # a new data state: say why, and name checks that failed without being required
+    if outcome.restores_data_state:  # the data state from before the start, with its own detail
+        detail = outcome.data_detail
+        why = ""
+    else:  # a new data state: say why, and name checks that failed without being required
         remarks = "; ".join(part for part in (outcome.data_detail, *outcome.notes) if part)
         detail = f"bootstrap {operation.operation_id}: {remarks}" if remarks else ""
-    else:  # the data state from before the start, with its own detail
-        detail = outcome.data_detail
+        why = outcome.data_detail
+    if outcome.deployment_detail and outcome.deployment_detail != why:
+        why = "; ".join(part for part in (why, outcome.deployment_detail) if part)
     return apply_transition(
         inventory,
         deployment_state=outcome.deployment_state,
         data_state=outcome.data_state,
         effect=outcome.effect,
-        cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, operation.finished_at),
+        cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, operation.finished_at, now),
         reason=f"Bootstrap {operation.operation_id} result{late}: run {result.bootstrap_run_status}, "
-        f"readiness {outcome.readiness_status}"
-        + (f" ({outcome.data_detail})." if outcome.row >= 3 and outcome.data_detail else "."),
+        f"readiness {outcome.readiness_status}" + (f" ({why})." if why else "."),
         data_detail=detail,
         deployment_detail=outcome.deployment_detail,
         changed_fields=changed,
@@ -407,17 +437,13 @@ def record_bootstrap_result(
     expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory, operation = _lock_operation(operation, now)
-        skew = timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
-        if result.finished_at is not None and result.finished_at < operation.started_at - skew:
-            raise InvalidInput(
-                f"finished_at is before the operation started ({operation.started_at:%Y-%m-%d %H:%M:%S} UTC).",
-                fields={"finished_at": "before the start"},
-            )
+        refuse_finish_before_start(result.finished_at, operation.started_at, field="finished_at")
         if operation.status in (Status.FINISHED, Status.CANCELLED):
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; its result cannot change.",
                 fields={"operation_id": operation.status},
             )
+        _refuse_unmutating(operation, result.data_mutated)
         _apply_result_locked(inventory, operation, result, actor=actor, now=now)
     return operation
 
@@ -437,6 +463,13 @@ def run_bootstrap_once(
     """Start and finish a bootstrap in one request: one operation, one transition."""
     now = now or timezone.now()
     result.validate(prefix="result.", now=now)
+    # The run's own start when the driver sent it, else the arrival (rule 13).
+    refuse_finish_before_start(
+        result.finished_at,
+        result.started_at or now,
+        field="result.finished_at",
+        server_start=result.started_at is None,
+    )
     with transaction.atomic():
         inventory = lock_inventory(environment)
         operation = _start_locked(
@@ -448,6 +481,7 @@ def run_bootstrap_once(
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
             now=now,
+            started_at=result.started_at,
         )
         inventory.last_bootstrap = operation
         _apply_result_locked(inventory, operation, result, actor=actor, now=now, changed=["last_bootstrap"])
@@ -490,7 +524,7 @@ def cancel_bootstrap(
             inventory,
             operation,
             status=Status.CANCELLED,
-            cause=Cause(CauseType.CANCEL, operation.operation_id, actor, now),
+            cause=Cause(CauseType.CANCEL, operation.operation_id, actor, now, now),
             why=f"was cancelled by {actor} ({reason})",
         )
     return operation

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bootstraps.rules import RESULT_ROWS, contradictions, decide_without_result
+from bootstraps.rules import RESULT_ROWS, contradictions, decide_without_result, unmutating_contradiction
 from inventory.choices import DataState, DeploymentState, InventoryEffect
 from inventory.rules import (
     DEPLOYMENT_ROWS,
@@ -247,11 +247,28 @@ def bootstrap_section() -> str:
             "",
             rule_table(RESULT_FIRST_COLUMN, RESULT_ROWS),
             "",
+            "Identity is judged on every applied result, not only on `pass` rows: whatever row decides the "
+            "data side, a result whose identity is `mismatch` or `malformed` also sets `deployment_state` "
+            "`stale_inventory`, and its effect is `marked`.",
+            "",
             "A result that contradicts itself answers 400 `contradictory_result`, naming the fields, and "
             "stores nothing:",
             "",
             *contradiction_lines(),
+            unmutating_line(),
         ]
+    )
+
+
+def unmutating_line() -> str:
+    """The one contradiction that needs the operation: data it already knows changed cannot un-change."""
+    fields = sorted(unmutating_contradiction(known=True, reported=False))
+    if not fields or unmutating_contradiction(known=None, reported=False):
+        raise AssertionError("unmutating_contradiction() no longer refuses what the docs say")
+    return (
+        "- `data_mutated` `false` when the operation already knows it is `true` (a progress event said so) → "
+        f"names {', '.join(code(name) for name in fields)}: data that changed cannot un-change "
+        "(progress events and cancels refuse it too)."
     )
 
 

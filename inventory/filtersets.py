@@ -4,25 +4,25 @@ import django_filters
 
 from inventory.choices import CheckStatus, DataState, DeploymentState, Freshness, InventoryEffect, InventoryState
 from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
-from launchplane.filters import BoundedIsoDateTimeFilter
+from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, MultipleChoiceFilter
 
 
-class EnvironmentInventoryFilterSet(django_filters.FilterSet):
+class EnvironmentInventoryFilterSet(FilterSet):
     """Needs a queryset annotated by ``with_freshness(now)`` for the ``freshness`` filter."""
 
     context = django_filters.CharFilter(field_name="environment__context")
     instance = django_filters.CharFilter(field_name="environment__instance")
-    state = django_filters.MultipleChoiceFilter(choices=InventoryState.choices)
-    deployment_state = django_filters.MultipleChoiceFilter(choices=DeploymentState.choices)
-    data_state = django_filters.MultipleChoiceFilter(choices=DataState.choices)
-    freshness = django_filters.MultipleChoiceFilter(field_name="freshness_value", choices=Freshness.choices)
+    state = MultipleChoiceFilter(choices=InventoryState.choices)
+    deployment_state = MultipleChoiceFilter(choices=DeploymentState.choices)
+    data_state = MultipleChoiceFilter(choices=DataState.choices)
+    freshness = MultipleChoiceFilter(field_name="freshness_value", choices=Freshness.choices)
 
     class Meta:
         model = EnvironmentInventory
         fields = ["context", "instance", "state", "deployment_state", "data_state", "freshness"]
 
 
-class DeploymentRecordFilterSet(django_filters.FilterSet):
+class DeploymentRecordFilterSet(FilterSet):
     context = django_filters.CharFilter(field_name="environment__context")
     instance = django_filters.CharFilter(field_name="environment__instance")
     deploy_status = django_filters.ChoiceFilter(choices=DeploymentRecord.DeployStatus.choices)
@@ -38,7 +38,7 @@ class DeploymentRecordFilterSet(django_filters.FilterSet):
         fields = ["context", "instance", "deploy_status", "post_deploy_status", "health_status", "inventory_effect"]
 
 
-class InventoryTransitionFilterSet(django_filters.FilterSet):
+class InventoryTransitionFilterSet(FilterSet):
     effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
     cause_type = django_filters.ChoiceFilter(choices=InventoryTransition.CauseType.choices)
     occurred_after = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

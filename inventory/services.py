@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.choices import CheckStatus, DeploymentState, InventoryEffect, RuntimeIdentityStatus
+from inventory.choices import CheckStatus, InventoryEffect, RuntimeIdentityStatus
 from inventory.models import (
     DeploymentRecord,
     Environment,
@@ -151,12 +151,22 @@ def forget_identity_comparison(inventory: EnvironmentInventory) -> list[str]:
 
 @dataclass(frozen=True)
 class Cause:
-    """What a transition is attributed to."""
+    """What a transition is attributed to: ``occurred_at`` is when it happened (a client's finish, a
+    deadline: evidence), ``recorded_at`` when Launchplane recorded it (server time: what "since" and
+    ``state_changed_at`` show, rule 14)."""
 
     type: str
     id: str
     actor: str
     occurred_at: datetime
+    recorded_at: datetime
+    # occurred_at comes from our own clock (a deadline), so it is also when the state changed, however
+    # late a request or the sweeper noticed it.
+    server_clock: bool = False
+
+    @property
+    def state_changed_at(self) -> datetime:
+        return self.occurred_at if self.server_clock else self.recorded_at
 
 
 def apply_transition(
@@ -206,7 +216,7 @@ def apply_transition(
         *changed_fields,
     }
     if (from_deployment, from_data) != (deployment_state, data_state):
-        inventory.state_changed_at = cause.occurred_at
+        inventory.state_changed_at = cause.state_changed_at
         inventory.acknowledged_by = None
         inventory.acknowledged_at = None
         inventory.acknowledgement_note = ""
@@ -228,6 +238,7 @@ def apply_transition(
         reason=reason,
         actor=cause.actor,
         occurred_at=cause.occurred_at,
+        recorded_at=cause.recorded_at,
     )
 
 
@@ -391,9 +402,10 @@ def record_deployment(
             changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
         verb = "passed" if passed else "failed"
         # The side's detail carries why it is not current, and any check that failed without being
-        # required, so state_reason keeps naming it until the side changes again.
+        # required, so state_reason keeps naming it until the side changes again. A failed attempt
+        # that leaves the current deployment in place leaves its remarks in place too.
         remarks = "; ".join(part for part in (outcome.detail, *outcome.notes) if part)
-        if outcome.deployment_state == DeploymentState.CURRENT or outcome.detail:
+        if outcome.moves_pointer or outcome.detail:
             deployment_detail: str | None = f"deployment {record.record_id}: {remarks}" if remarks else ""
         else:
             deployment_detail = None
@@ -402,7 +414,7 @@ def record_deployment(
             deployment_state=outcome.deployment_state,
             data_state=outcome.data_state,
             effect=outcome.effect,
-            cause=Cause(CauseType.DEPLOYMENT, record.record_id, actor, finished_at),
+            cause=Cause(CauseType.DEPLOYMENT, record.record_id, actor, finished_at, now),
             reason=f"Deployment {record.record_id} of {artifact_id} {verb}"
             + (f": {outcome.detail}." if outcome.detail else "."),
             deployment_detail=deployment_detail,
@@ -482,7 +494,7 @@ def record_observation(
             deployment_state=outcome.deployment_state,
             data_state=outcome.data_state,
             effect=outcome.effect,
-            cause=Cause(CauseType.OBSERVATION, str(observation.pk), actor, observed_at),
+            cause=Cause(CauseType.OBSERVATION, str(observation.pk), actor, observed_at, now),
             reason=f"Observation by {source}: runtime identity {comparison.status}"
             + (f" ({', '.join(comparison.mismatches)} differ)." if comparison.mismatches else "."),
             deployment_detail=detail,
@@ -514,7 +526,7 @@ def acknowledge(environment: Environment, *, user, note: str, now: datetime | No
             deployment_state=inventory.deployment_state,
             data_state=inventory.data_state,
             effect=InventoryEffect.RETAINED,
-            cause=Cause(CauseType.REVIEW, f"review:{actor}", actor, now),
+            cause=Cause(CauseType.REVIEW, f"review:{actor}", actor, now, now),
             reason=f"Acknowledged by {actor}: {note}",
             changed_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"],
             recompose_reason=False,

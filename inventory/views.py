@@ -337,7 +337,9 @@ def board(request: HttpRequest) -> HttpResponse:
     expire_overdue_before(Environment.objects.all(), now)
     inventories = EnvironmentInventory.objects.with_related().with_freshness(now)
     filterset = EnvironmentInventoryFilterSet(request.GET, queryset=inventories)
-    rows = filterset.qs.worst_first()
+    # A filter value that was not understood is said (400), never silently dropped: nothing is listed.
+    invalid = filterset.invalid_filters()
+    rows = inventories.none() if invalid else filterset.qs.worst_first()
 
     context_value = request.GET.get("context", "")
     counted = EnvironmentInventory.objects.with_freshness(now)
@@ -380,7 +382,9 @@ def board(request: HttpRequest) -> HttpResponse:
             "freshness_choices": _board_form_choices(filterset, "freshness"),
             "state_counts": state_counts,
             "freshness_counts": freshness_counts,
+            "invalid_filters": invalid,
         },
+        status=400 if invalid else 200,
     )
 
 

@@ -1,5 +1,13 @@
-"""Filter building blocks shared by every app's FilterSets."""
+"""Filter building blocks shared by every app's FilterSets (API lists, operator pages and the admin).
 
+One contract for every list (PRODUCT.md rule 13): an empty value (``?context=``) means no filter; a
+value that is not one of a filter's choices, not a boolean or not a timestamp is an error naming the
+filter (400), never silently ignored.
+"""
+
+from __future__ import annotations
+
+import django_filters
 from django import forms
 from django_filters import IsoDateTimeFilter
 from django_filters.fields import IsoDateTimeField
@@ -24,3 +32,50 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
 
 class BoundedIsoDateTimeFilter(IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (empty: no filter). Django's field reads anything else as "unknown",
+    which would silently drop the filter."""
+
+    TRUE, FALSE = ("true", "True", "1"), ("false", "False", "0")
+    widget = forms.TextInput  # NullBooleanSelect reads an unknown value as "unknown" before we see it
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return value if isinstance(value, bool) else None
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
+
+
+class EmptyMeansAllMultipleChoiceField(django_filters.fields.MultipleChoiceField):
+    """``?state=`` (an empty value) is no filter, like every other filter; ``?state=a&state=`` is ``a``."""
+
+    def clean(self, value):
+        if value:
+            value = [item for item in value if item not in ("", None)]
+        return super().clean(value)
+
+
+class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = EmptyMeansAllMultipleChoiceField
+
+
+class FilterSet(django_filters.FilterSet):
+    """The base of every FilterSet, so that every list reports filters it could not apply."""
+
+    def invalid_filters(self) -> dict[str, str]:
+        """Each filter whose value was not understood, with why; empty when every value is good."""
+        if self.is_valid():
+            return {}
+        return {name: " ".join(errors) for name, errors in self.errors.items()}

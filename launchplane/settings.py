@@ -98,6 +98,10 @@ LOGOUT_REDIRECT_URL = "login"
 # (see docs/operations.md). The proxy must set X-Forwarded-Proto for SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
+# Both widen what HSTS covers beyond this host (every subdomain; browsers' built-in preload lists), so
+# each is its own decision for the operator, off by default.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 if env_bool("TRUST_X_FORWARDED_PROTO", default=False):

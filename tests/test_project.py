@@ -56,3 +56,33 @@ def test_the_openapi_schema_renders_without_warnings() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def documented_production_environment() -> dict[str, str]:
+    """The settings docs/operations.md tells an operator to export, read from its shell block."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    block = text.split("## Serving", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    exports = " ".join(
+        line.split("#", 1)[0].rstrip().rstrip("\\")
+        for line in block.replace("\\\n", "\\ ").splitlines()
+        if line.startswith("export")
+    )
+    variables = dict(word.split("=", 1) for word in exports.split() if "=" in word)
+    assert {"SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD"} <= set(variables)
+    return variables
+
+
+def test_check_deploy_is_clean_under_the_production_settings_docs_operations_md_documents(tmp_path) -> None:
+    variables = documented_production_environment()
+    variables["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}"  # the check needs no server
+    variables["SECRET_KEY"] = "a-long-random-production-like-key-" + "x7Qp2vR9sT4wY6zA8bC1dE3fG5hJ0kL" * 2
+    environment = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        env={**environment, **variables},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "no issues" in result.stdout

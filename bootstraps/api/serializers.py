@@ -59,7 +59,15 @@ class ResultSerializer(StrictSerializer):
             verification_evidence=data.get("verification_evidence", []),
             finished_at=data.get("finished_at"),
             error_message=data["error_message"],
+            started_at=data.get("started_at"),
         )
+
+
+class OneShotResultSerializer(ResultSerializer):
+    """A result sent with its start in one request; ``started_at`` is the run's own start (without it,
+    the start is the arrival)."""
+
+    started_at = AwareDateTimeField(required=False)
 
 
 class StartSerializer(StrictSerializer):
@@ -68,7 +76,7 @@ class StartSerializer(StrictSerializer):
     data_source = StrictChoiceField(choices=BootstrapOperation.DataSource.choices)
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     timeout_seconds = StrictIntegerField(required=False, default=3600, min_value=1, max_value=API_MAX_TIMEOUT_SECONDS)
-    result = ResultSerializer(required=False)
+    result = OneShotResultSerializer(required=False)
 
 
 class CancelSerializer(StrictSerializer):

@@ -16,6 +16,7 @@ from bootstraps.api.serializers import (
     BootstrapResponseSerializer,
     CancelSerializer,
     EventSerializer,
+    OneShotResultSerializer,
     ResultSerializer,
     StartSerializer,
 )
@@ -101,7 +102,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "now": self.now,
         }
         if "result" in data:
-            result = ResultSerializer(data=request.data["result"])
+            result = OneShotResultSerializer(data=request.data["result"])
             result.is_valid(raise_exception=True)
             operation = run_bootstrap_once(environment, result.to_result(), **common)
         else:

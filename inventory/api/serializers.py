@@ -15,6 +15,7 @@ from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
 from inventory.rules import CHECKS, IdentityInput
 from launchplane.api.fields import (
     AwareDateTimeField,
+    IdentifierField,
     NullableJSONField,
     StrictBooleanField,
     StrictCharField,
@@ -207,9 +208,9 @@ class DeploymentCreateSerializer(StrictSerializer):
     context = slug_field()
     instance = slug_field()
     record_id = StrictRegexField(RECORD_ID_PATTERN, required=False, max_length=128)
-    artifact_id = StrictCharField(max_length=512)
-    source_git_ref = StrictCharField(max_length=255)
-    image_digest = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    artifact_id = IdentifierField(max_length=512)
+    source_git_ref = IdentifierField(max_length=255)
+    image_digest = IdentifierField(max_length=255, required=False, allow_blank=True, default="")
     deploy_status = StrictChoiceField(choices=DeploymentRecord.DeployStatus.choices)
     post_deploy_status = StrictChoiceField(choices=CheckStatus.choices, required=False, default=CheckStatus.NOT_RUN)
     health_status = StrictChoiceField(choices=CheckStatus.choices, required=False, default=CheckStatus.NOT_RUN)

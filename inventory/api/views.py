@@ -67,9 +67,11 @@ def scoped_environment(request: Request, context: str, instance: str) -> Environ
 
 
 def forbid_out_of_scope_filter(request: Request) -> None:
-    """A list filtered by a context outside the caller's scope names that context: 403."""
+    """A list filtered by a context outside the caller's scope names that context: 403. An empty value
+    (``?context=``) is no filter, as on every list."""
     for context in request.query_params.getlist("context"):
-        require_context(request, context)
+        if context:
+            require_context(request, context)
 
 
 @extend_schema_view(

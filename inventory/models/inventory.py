@@ -62,7 +62,9 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
             EpochSeconds("lkg_verified_at") + F("environment__verification_ttl_seconds"),
             output_field=models.FloatField(),
         )
-        has_records = Q(last_deployment_attempt__isnull=False) | Q(last_bootstrap__isnull=False)
+        has_records = (
+            Q(last_deployment_attempt__isnull=False) | Q(last_bootstrap__isnull=False) | Q(observed_at__isnull=False)
+        )
         return self.alias(verified_until=verified_until).annotate(
             freshness_value=Case(
                 When(Q(lkg_verified_at__isnull=True) & has_records, then=Value(Freshness.RECORDED.value)),
@@ -205,9 +207,19 @@ class EnvironmentInventory(models.Model):
             return Freshness(annotated)
         return freshness(
             now,
-            has_records=self.last_deployment_attempt_id is not None or self.last_bootstrap_id is not None,
+            has_records=self.has_records,
             verified_at=self.lkg_verified_at,
             ttl_seconds=self.environment.verification_ttl_seconds,
+        )
+
+    @property
+    def has_records(self) -> bool:
+        """Whether anything is recorded about the runtime: a deployment, a bootstrap or an observation
+        (``with_freshness`` asks the same in SQL). ``missing`` freshness means none of them."""
+        return (
+            self.last_deployment_attempt_id is not None
+            or self.last_bootstrap_id is not None
+            or (self.observed_at is not None)
         )
 
     @property

@@ -1,6 +1,7 @@
 """Append-only history of inventory."""
 
 from django.db import models
+from django.utils import timezone
 
 from inventory.choices import (
     INVENTORY_EFFECT_COLORS,
@@ -48,7 +49,8 @@ class InventoryTransition(ImmutableEvidence):
     reason = models.TextField()
     actor = models.CharField(max_length=150)
     occurred_at = models.DateTimeField(help_text="When the cause happened (a deadline, a finish), not when we noticed.")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    # Server time, set by the service that appends the row (the same moment as state_changed_at).
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-sequence"]

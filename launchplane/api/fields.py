@@ -37,13 +37,19 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def contains_unstorable(value: Any) -> bool:
     """Whether a JSON value holds a NUL or a lone surrogate anywhere: neither is valid text in UTF-8
-    or in PostgreSQL, so they are refused rather than half-stored."""
-    if isinstance(value, str):
-        return UNSTORABLE.search(value) is not None
-    if isinstance(value, dict):
-        return any(contains_unstorable(k) or contains_unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_unstorable(item) for item in value)
+    or in PostgreSQL, so they are refused rather than half-stored. Walked without recursion: however
+    deep a value is, this never exhausts the stack (the parser bounds depth too)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE.search(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -104,12 +110,44 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictRegexField(serializers.RegexField):
-    """A JSON string matching a pattern; numbers are not silently turned into text."""
+    """A JSON string matching a pattern, exactly as sent: numbers are not turned into text and
+    whitespace is not trimmed (``"abc\n"`` is refused, not read as ``abc``)."""
+
+    def __init__(self, regex, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: never part of an identifier.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class IdentifierField(StrictCharField):
+    """An identifier (artifact id, git ref, image digest) taken exactly as sent or refused (rule 13):
+    identities are compared as exact strings, so a silent trim would make a runtime that reports the
+    padded value read as a mismatch — or hide one."""
+
+    default_error_messages = {
+        "padded": "Remove the leading or trailing whitespace: identifiers are taken exactly as sent.",
+        "control": "Identifiers may not contain control characters.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs["trim_whitespace"] = False
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value != value.strip():
+            self.fail("padded")
+        if CONTROL.search(value):
+            self.fail("control")
+        return value
 
 
 class StrictIntegerField(serializers.IntegerField):

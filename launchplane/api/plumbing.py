@@ -10,15 +10,43 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from launchplane.api.errors import json_error
 
+# The deepest a request body may nest (the body itself is level 1). Real evidence is a few levels
+# deep; a runtime identity is one object.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: object) -> int:
+    """How deeply a parsed JSON value nests, walked without recursion (a scalar is 0)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest  # no need to look further
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
 
 class JSONParser(DRFJSONParser):
-    """DRF's JSON parser, also refusing bodies nested too deeply to parse (a RecursionError)."""
+    """DRF's JSON parser, bounding how deeply a body may nest — once, for every field of every
+    endpoint — so that nothing downstream (validation, the unstorable-text check, fingerprints,
+    storage) ever walks a structure deep enough to exhaust the stack (400, never a 500)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
-            raise ParseError("JSON parse error - nested too deeply.") from exc
+            raise ParseError(f"JSON nests deeper than {MAX_JSON_DEPTH} levels.") from exc
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON nests deeper than {MAX_JSON_DEPTH} levels.")
+        return data
 
 
 class Pagination(PageNumberPagination):

@@ -578,7 +578,8 @@ RESULT_ROWS = {
         deployed,
         passing(post_deploy_status="fail", observed_runtime_identity=MISMATCH_WITH_CURRENT),
         "partially_bootstrapped",
-        Expect("partially_bootstrapped", "current", "partially_bootstrapped", "marked"),
+        # The row decides the data side; the identity, judged on every result, marks the artifact side.
+        Expect("partially_bootstrapped", "stale_inventory", "partially_bootstrapped", "marked", "mismatch"),
     ),
     # Row 7: run pass, identity mismatch or malformed.
     "pass-mismatch": ResultCase(

@@ -212,7 +212,7 @@ class ExpectedResult:
     effect: str
 
 
-def expected_result(f: ResultFacts) -> ExpectedResult:
+def expected_row(f: ResultFacts) -> ExpectedResult:
     """Rule 7 step 3 read straight from PRODUCT.md: the first row whose condition holds."""
     run, mutated, before, deployment = f.bootstrap_run_status, f.data_mutated, f.data_state_before, f.deployment_state
     identity = f.identity.status
@@ -241,6 +241,15 @@ def expected_result(f: ResultFacts) -> ExpectedResult:
     deployment = "current" if identity == "match" else deployment
     effect = "advanced" if board_state(deployment, "current") == "current" else "retained"
     return ExpectedResult(10, "ready", "current", deployment, effect)
+
+
+def expected_result(f: ResultFacts) -> ExpectedResult:
+    """Step 3's row, then identity judged on every applied result: ``mismatch`` or ``malformed`` also
+    sets ``deployment_state`` ``stale_inventory`` and the effect ``marked``, whatever the row."""
+    row = expected_row(f)
+    if f.identity.status in AGAINST:
+        return dataclasses.replace(row, deployment_state="stale_inventory", effect="marked")
+    return row
 
 
 def verified_success(f: ResultFacts) -> bool:
@@ -302,7 +311,7 @@ def failing_cases() -> tuple[ResultCase, ...]:
             identity_required=identity_required,
             data_state_before="untouched",
             data_detail_before="before the start",
-            deployment_state="stale_inventory",  # only a passing run's identity may move it
+            deployment_state="unverified",  # an identity against it moves it, whatever the run
         )
         for (run, mutated, post), checks, identity, required, identity_required in itertools.product(
             [coherent_run for coherent_run in COHERENT_RUNS if coherent_run[0] != "pass"],
@@ -397,8 +406,9 @@ def test_no_bootstrap_outcome_can_touch_the_deployment_pointer() -> None:
 def test_a_result_changes_deployment_state_only_on_an_identity_against_it_or_a_ready_match() -> None:
     for case in all_cases():
         outcome, f = case.outcome, case.facts
-        if case.expected.row == 7:  # identity mismatch or malformed
+        if f.identity.status in AGAINST:  # identity mismatch or malformed, on any row
             assert outcome.deployment_state == "stale_inventory", case
+            assert outcome.deployment_detail, case
         elif case.expected.row == 10 and f.identity.status == "match":  # ready, and the runtime matched
             assert outcome.deployment_state == "current", case
         else:
@@ -426,8 +436,12 @@ def test_rows_that_restore_the_data_state_from_before_the_start_restore_it_exact
     for case in all_cases():
         outcome, f = case.outcome, case.facts
         if case.expected.row in RESTORING_ROWS:
-            assert (outcome.data_state, outcome.effect) == (f.data_state_before, "retained"), case
+            against = f.identity.status in AGAINST  # the artifact side is marked, the data side restored
+            assert (outcome.data_state, outcome.effect) == (f.data_state_before, "marked" if against else "retained"), (
+                case
+            )
             assert outcome.data_detail == f.data_detail_before, case
+            assert outcome.restores_data_state, case
         elif outcome.effect == "retained":  # the only other retained row: ready, on a side that is not current
             assert (case.expected.row, outcome.data_state) == (10, "current"), case
 

@@ -1,0 +1,382 @@
+"""The defects an adversarial pass over the API found, each proved fixed as a client would notice it.
+
+One test (or a few) per defect, over HTTP: what was answered before the fix is what these refuse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from bootstraps.models import BootstrapOperation
+from inventory.models import DeploymentRecord, Environment, InventoryTransition
+from tests.api.support import (
+    BOOTSTRAPS,
+    DEPLOYMENTS,
+    ENVIRONMENTS,
+    OMIT,
+    begin,
+    deployed_env,
+    deployment_body,
+    environment_url,
+    error_of,
+    iso,
+    make_env,
+    new_key,
+    observations_url,
+    own_identity,
+    post,
+    record,
+    report_data_unchanged,
+    result_body,
+    result_url,
+    row_counts,
+    start_body,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+DEEP = "<deep>"
+
+
+def nested(depth: int) -> object:
+    value: object = {"context": "cm"}
+    for _ in range(depth):
+        value = {"deeper": value}
+    return value
+
+
+def send_with_deep_identity(http, url: str, body: dict, depth: int):
+    """POST ``body`` with ``DEEP`` replaced by an identity nested ``depth`` levels, encoded by hand:
+    Python's own JSON encoder gives up long before the server may."""
+    deep = '{"deeper":' * depth + '{"context":"cm"}' + "}" * depth
+    raw = json.dumps(body).replace(json.dumps(DEEP), deep)
+    return http.post(url, raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY=new_key())
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. A result cannot un-mutate data a progress event reported changed
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("run", ["fail", "not_run", "unknown"])
+def test_a_result_saying_data_unchanged_after_an_event_said_it_changed_is_a_contradiction(automation, run) -> None:
+    operation = begin(deployed_env())
+    events = post(
+        automation.http, f"{BOOTSTRAPS}{operation.operation_id}/events/", {"phase": "bootstrap", "data_mutated": True}
+    )
+    assert events.status_code == 200, events.json()
+    before = row_counts()
+
+    response = post(
+        automation.http,
+        result_url(operation.operation_id),
+        result_body(bootstrap_run_status=run, data_mutated=False, post_deploy_status="not_run"),
+        key=new_key(),
+    )
+
+    error = error_of(response, 400, "contradictory_result")
+    assert "data_mutated" in error["fields"]
+    operation.refresh_from_db()
+    assert (operation.status, operation.data_mutated) == ("running", True)
+    assert row_counts() == before  # nothing stored, the idempotency key included
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Deep JSON is a 400, everywhere a body is read
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [40, 315, 600, 950, 5000])
+@pytest.mark.parametrize("endpoint", ["deployment", "observation", "result", "one-shot"])
+def test_an_identity_nested_too_deeply_answers_400_validation_error_and_stores_nothing(
+    automation, endpoint, depth
+) -> None:
+    operation = begin(deployed_env())
+    deep = DEEP
+    url, body = {
+        "deployment": (DEPLOYMENTS, deployment_body(record_id="dep-2", identity_value=deep)),
+        "observation": (
+            observations_url(),
+            {"observed_runtime_identity": deep, "source": "prober", "observed_at": iso(timezone.now())},
+        ),
+        "result": (result_url(operation.operation_id), result_body(observed_runtime_identity=deep)),
+        "one-shot": (BOOTSTRAPS, start_body(instance="other", result=result_body(observed_runtime_identity=deep))),
+    }[endpoint]
+    before = row_counts()
+
+    response = send_with_deep_identity(automation.http, url, body, depth)
+
+    error = error_of(response, 400, "validation_error")
+    assert "deeper than" in error["message"]
+    assert row_counts() == before
+
+
+def test_a_body_nested_within_the_bound_is_accepted(automation) -> None:
+    deployed_env()
+    body = deployment_body(record_id="dep-2", identity_value=None)
+    body["observed_runtime_identity"] = nested(25)
+    assert post(automation.http, DEPLOYMENTS, body).status_code == 201
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. A failed result that reports another identity marks the artifact side stale
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run", "data_mutated", "data_state"),
+    [
+        ("fail", False, "untouched"),  # restores the data state from before the start
+        ("not_run", False, "untouched"),
+        ("unknown", False, "untouched"),
+        ("fail", True, "partially_bootstrapped"),
+        ("fail", None, "unknown"),
+    ],
+)
+def test_a_failed_result_reporting_another_identity_reads_stale_inventory_not_current(
+    automation, run, data_mutated, data_state
+) -> None:
+    environment = make_env()
+    record(environment, "dep-1")
+    operation = begin(environment)
+
+    response = post(
+        automation.http,
+        result_url(operation.operation_id),
+        result_body(
+            {**own_identity(), "artifact_id": "artifact-something-else"},
+            bootstrap_run_status=run,
+            data_mutated=data_mutated,
+            post_deploy_status="not_run",
+        ),
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["inventory_effect"] == "marked"
+    environment_read = body["environment"]
+    assert environment_read["runtime_identity_status"] == "mismatch"
+    assert environment_read["runtime_identity_mismatches"] == ["artifact_id"]
+    assert environment_read["deployment_state"] == "stale_inventory"
+    assert environment_read["data_state"] == data_state
+    assert environment_read["state"] != "current"
+    assert "identity" in environment_read["state_reason"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. A one-shot never finishes before it started; "since" is server time
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_one_shot_finished_long_before_its_arrival_is_refused(automation) -> None:
+    deployed_env()
+    before = row_counts()
+
+    response = post(
+        automation.http, BOOTSTRAPS, start_body(result=result_body(finished_at="2001-01-01T00:00:00Z")), key=new_key()
+    )
+
+    error = error_of(response, 400, "validation_error")
+    assert "result.finished_at" in error["fields"]
+    assert row_counts() == before
+
+
+def test_a_one_shot_finished_before_its_own_started_at_is_refused(automation) -> None:
+    deployed_env()
+    now = timezone.now()
+    body = result_body(started_at=iso(now - timedelta(minutes=5)), finished_at=iso(now - timedelta(minutes=10)))
+
+    response = post(automation.http, BOOTSTRAPS, start_body(result=body), key=new_key())
+
+    error = error_of(response, 400, "validation_error")
+    assert "result.finished_at" in error["fields"]
+
+
+def test_a_one_shot_may_send_the_runs_own_start_and_keeps_it_as_evidence(automation) -> None:
+    deployed_env()
+    now = timezone.now().replace(microsecond=0)
+    started, finished = now - timedelta(hours=2), now - timedelta(hours=1)
+    body = result_body(own_identity(), started_at=iso(started), finished_at=iso(finished))
+
+    response = post(automation.http, BOOTSTRAPS, start_body(result=body), key=new_key())
+
+    assert response.status_code == 201, response.json()
+    operation = response.json()
+    assert operation["started_at"] == iso(started)
+    assert operation["finished_at"] == iso(finished)
+    assert operation["environment"]["state"] == "current"
+
+
+def test_a_two_step_result_does_not_take_started_at(automation) -> None:
+    operation = begin(deployed_env())
+    response = post(automation.http, result_url(operation.operation_id), result_body(started_at=iso(timezone.now())))
+    assert "started_at" in error_of(response, 400, "validation_error")["fields"]
+
+
+def test_state_changed_at_is_when_launchplane_recorded_the_change_not_the_clients_finish(automation) -> None:
+    make_env()
+    arrival = timezone.now()
+    body = deployment_body(record_id="dep-1")
+    body["started_at"], body["finished_at"] = "2020-01-01T00:00:00Z", "2020-01-01T00:05:00Z"
+
+    response = post(automation.http, DEPLOYMENTS, body)
+
+    assert response.status_code == 201, response.json()
+    environment = response.json()["environment"]
+    assert environment["state"] == "current"
+    changed_at = InventoryTransition.objects.get(cause_id="dep-1")
+    assert changed_at.occurred_at.year == 2020  # the client's time, kept as evidence
+    assert changed_at.recorded_at >= arrival
+    assert environment["state_changed_at"] == iso(changed_at.recorded_at)
+
+
+def test_the_banner_says_for_how_long_by_server_time(client: Client, django_user_model) -> None:
+    environment = make_env()
+    record(environment, "dep-1", minute=-60 * 24 * 365 * 5)  # finished "five years ago" by the client's clock
+    client.force_login(django_user_model.objects.create_user(username="ops", is_staff=True))
+    page = client.get(f"/environments/{environment.context}/{environment.instance}/").content.decode()
+    assert "Current for less than a minute" in page
+    assert "Current for 5 years" not in page
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5. A failed deployment attempt keeps the remark about the current deployment
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_failed_attempt_keeps_the_remark_that_the_current_deployments_health_failed_unrequired(automation) -> None:
+    post(automation.http, ENVIRONMENTS, {"context": "cm", "instance": "testing", "required_checks": ["canonical"]})
+    first = post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", health_status="fail"))
+    assert "health check failed but is not required" in first.json()["environment"]["state_reason"]
+
+    failed = post(
+        automation.http, DEPLOYMENTS, deployment_body(record_id="dep-2", deploy_status="fail", identity_value=OMIT)
+    )
+
+    environment = failed.json()["environment"]
+    assert environment["current_deployment"]["record_id"] == "dep-1"
+    assert environment["state"] == "current"
+    assert "health check failed but is not required" in environment["state_reason"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. Filters: empty means no filter, a value outside the choices is a 400 naming the filter
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{ENVIRONMENTS}?context=",
+        f"{ENVIRONMENTS}?context=&state=",
+        f"{DEPLOYMENTS}?context=&deploy_status=",
+        f"{BOOTSTRAPS}?context=&status=&late=",
+    ],
+)
+def test_an_empty_filter_value_means_no_filter(automation, url) -> None:
+    deployed_env()
+    response = automation.http.get(url)
+    assert response.status_code == 200, response.json()
+    assert response.json()["count"] >= (1 if "bootstraps" not in url else 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        (f"{ENVIRONMENTS}?state=bogus", "state"),
+        (f"{ENVIRONMENTS}?freshness=bogus", "freshness"),
+        (f"{BOOTSTRAPS}?status=bogus", "status"),
+        (f"{DEPLOYMENTS}?deploy_status=bogus", "deploy_status"),
+        (f"{BOOTSTRAPS}?late=maybe", "late"),
+        (f"{environment_url()}history/?effect=bogus", "effect"),
+    ],
+)
+def test_a_filter_value_outside_its_choices_answers_400_naming_the_filter(automation, url, name) -> None:
+    deployed_env()
+    assert name in error_of(automation.http.get(url), 400, "validation_error")["fields"]
+
+
+def test_the_late_filter_takes_true_and_false(automation) -> None:
+    operation = begin(deployed_env())
+    assert automation.http.get(f"{BOOTSTRAPS}?late=false").json()["count"] == 1
+    assert automation.http.get(f"{BOOTSTRAPS}?late=true").json()["count"] == 0
+    assert operation.late is False
+
+
+def test_the_board_answers_400_naming_a_filter_it_did_not_understand(client: Client, django_user_model) -> None:
+    deployed_env()
+    client.force_login(django_user_model.objects.create_user(username="ops", is_staff=True))
+    response = client.get("/?state=bogus")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "state:" in page and "not understood" in page
+    assert "cm/testing" not in page.split("environments-heading", 1)[1]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 7. Identifiers are taken exactly as sent, or refused
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["artifact_id", "source_git_ref", "image_digest", "record_id", "context", "instance"])
+@pytest.mark.parametrize("value", ["  padded  ", "trailing\n", "\tleading", "in\x01side", "abc\n"])
+def test_a_deployment_identifier_with_whitespace_or_control_characters_is_refused_not_trimmed(
+    automation, field, value
+) -> None:
+    deployed_env()
+    before = row_counts()
+    body = deployment_body(record_id="dep-2")
+    body[field] = value
+    response = post(automation.http, DEPLOYMENTS, body)
+    assert field in error_of(response, 400, "validation_error")["fields"]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("field", ["context", "instance"])
+def test_an_environment_slug_with_a_trailing_newline_is_refused_not_trimmed(automation, field) -> None:
+    body = {"context": "cm", "instance": "abc", field: ("cm" if field == "context" else "abc") + "\n"}
+    assert field in error_of(post(automation.http, ENVIRONMENTS, body), 400, "validation_error")["fields"]
+    assert not Environment.objects.exists()
+
+
+def test_an_identifier_is_stored_exactly_as_sent(automation) -> None:
+    deployed_env()
+    body = deployment_body(record_id="dep-2", artifact_id="ghcr.io/x:1 (rebuilt)")
+    assert post(automation.http, DEPLOYMENTS, body).status_code == 201
+    assert DeploymentRecord.objects.get(record_id="dep-2").artifact_id == "ghcr.io/x:1 (rebuilt)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 8. Freshness: an environment that holds an observation is "recorded", not "missing"
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_an_environment_with_only_an_observation_reads_recorded_not_missing(automation) -> None:
+    make_env()
+    assert automation.http.get(environment_url()).json()["freshness"] == "missing"
+
+    response = post(
+        automation.http,
+        observations_url(),
+        {"observed_runtime_identity": own_identity(), "source": "prober", "observed_at": iso(timezone.now())},
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["environment"]["freshness"] == "recorded"
+    assert automation.http.get(f"{ENVIRONMENTS}?freshness=recorded").json()["count"] == 1
+    assert automation.http.get(f"{ENVIRONMENTS}?freshness=missing").json()["count"] == 0
+
+
+def test_report_data_unchanged_helper_still_lets_a_cancel_restore(automation) -> None:
+    """Guard for defect 1's fix: a progress event saying data is unchanged is not a contradiction."""
+    operation = begin(deployed_env())
+    report_data_unchanged(operation, now=timezone.now())
+    response = post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/cancel/", {"reason": "wrong source"})
+    assert response.status_code == 200, response.json()
+    assert BootstrapOperation.objects.get(pk=operation.pk).status == "cancelled"
