@@ -3,15 +3,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
 from launchplane import views
+from launchplane.api.schema import SchemaDocsView, SchemaView
 
 api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("bootstraps.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SchemaDocsView.as_view(url_name="schema"), name="api-docs"),
     # Anything else under /api/ answers 404 in the error body, even with DEBUG on.
     re_path(r"^.*$", views.api_not_found_view),
 ]

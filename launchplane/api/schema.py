@@ -1,7 +1,9 @@
 """OpenAPI pieces shared by every app's views: the error body and the common error responses."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -88,3 +90,22 @@ IDEMPOTENCY_KEY_REQUIRED = OpenApiParameter(
     required=True,
     description="Required to start a bootstrap. The same key and body replay the first response.",
 )
+
+
+class JSONErrorsMixin:
+    """The schema and docs views render YAML or HTML when all is well, but their errors (401, 403,
+    406) speak the API's JSON error body like every other route under /api/v1/."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)  # type: ignore[misc]
+        self.request.accepted_renderer = JSONRenderer()  # type: ignore[attr-defined]
+        self.request.accepted_media_type = JSONRenderer.media_type  # type: ignore[attr-defined]
+        return response
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class SchemaDocsView(JSONErrorsMixin, SpectacularSwaggerView):
+    pass

@@ -380,3 +380,23 @@ def test_report_data_unchanged_helper_still_lets_a_cancel_restore(automation) ->
     response = post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/cancel/", {"reason": "wrong source"})
     assert response.status_code == 200, response.json()
     assert BootstrapOperation.objects.get(pk=operation.pk).status == "cancelled"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found by the access matrix: the schema and docs routes answer their errors in the error body too
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_the_schema_and_docs_answer_401_in_the_json_error_body(anonymous, url) -> None:
+    response = anonymous.get(url)
+    assert response["Content-Type"].startswith("application/json")
+    error_of(response, 401, "not_authenticated")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("url", "accept"), [("/api/v1/schema/", "text/html"), ("/api/v1/docs/", "application/json")])
+def test_the_schema_and_docs_answer_406_in_the_json_error_body(automation, url, accept) -> None:
+    response = automation.http.get(url, HTTP_ACCEPT=accept)
+    assert response["Content-Type"].startswith("application/json")
+    error_of(response, 406, "not_acceptable")
