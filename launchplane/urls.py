@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+
 from launchplane import views
 from launchplane.api.schema import SchemaDocsView, SchemaView
 

@@ -58,6 +58,10 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def initial(self, request, *args, **kwargs):
         self.now = timezone.now()
         super().initial(request, *args, **kwargs)
+        if "operation_id" in kwargs and request.method == "POST":
+            # Expire an overdue operation before the idempotent transaction opens, so that the expiry
+            # stays committed even when the write that follows is refused (rule 9).
+            self.get_object()
 
     def get_queryset(self) -> QuerySet:
         queryset = BootstrapOperation.objects.select_related("environment").order_by("-created_at", "-pk")

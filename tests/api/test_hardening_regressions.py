@@ -400,3 +400,20 @@ def test_the_schema_and_docs_answer_406_in_the_json_error_body(automation, url, 
     response = automation.http.get(url, HTTP_ACCEPT=accept)
     assert response["Content-Type"].startswith("application/json")
     error_of(response, 406, "not_acceptable")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found by fault injection: an expiry stays committed when the write after it is refused, with a key too
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_cancel_with_an_idempotency_key_still_leaves_the_overdue_operation_timed_out(automation) -> None:
+    operation = begin(deployed_env(), timeout_seconds=60, now=timezone.now() - timedelta(hours=1))
+
+    response = post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/cancel/", {"reason": "x"}, key=new_key())
+
+    error_of(response, 409, "operation_finished")
+    operation.refresh_from_db()
+    assert operation.status == "timed_out"
+    assert InventoryTransition.objects.filter(cause_type="deadline", cause_id=operation.operation_id).count() == 1
