@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_USERNAME ?= admin
 DEMO_PASSWORD ?= launchplane-demo
 
-.PHONY: run test lint venv migrate demo bench clean
+.PHONY: run test lint venv migrate demo bench soak clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ lint: venv
 # Production-like settings: DEBUG off, so templates are cached as they are when serving.
 bench: migrate
 	DEBUG=0 SECRET_KEY=launchplane-bench-only $(BIN)/python manage.py bench --environments 200 --rounds 30
+
+# Soak: 8 API clients for SOAK_SECONDS (60) against gunicorn on a PostgreSQL database of its own, which
+# it drops and recreates (SOAK_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/launchplane_soak);
+# then checks the books. SOAK_SEED and SOAK_MAX_REQUESTS pass through too. Not part of `make test`.
+soak: venv
+	$(BIN)/python -m tests.soak.soak
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
