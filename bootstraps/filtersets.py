@@ -4,12 +4,18 @@ import django_filters
 
 from bootstraps.models import BootstrapOperation
 from inventory.choices import CheckStatus, InventoryEffect, RuntimeIdentityStatus
-from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, MultipleChoiceFilter, StrictBooleanFilter
+from launchplane.filters import (
+    BoundedIsoDateTimeFilter,
+    FilterSet,
+    IdentifierFilter,
+    MultipleChoiceFilter,
+    StrictBooleanFilter,
+)
 
 
 class BootstrapOperationFilterSet(FilterSet):
-    context = django_filters.CharFilter(field_name="environment__context")
-    instance = django_filters.CharFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context")
+    instance = IdentifierFilter(field_name="environment__instance")
     status = MultipleChoiceFilter(choices=BootstrapOperation.Status.choices)
     readiness_status = MultipleChoiceFilter(choices=BootstrapOperation.Readiness.choices)
     bootstrap_run_status = django_filters.ChoiceFilter(choices=BootstrapOperation.RunStatus.choices)

@@ -274,7 +274,9 @@ def decide_result(f: ResultFacts) -> BootstrapOutcome:
         # a runtime reporting another identity always counts against the environment (rule 5).
         deployment_state, deployment_detail = DeploymentState.STALE_INVENTORY, identity_phrase(f.identity)
         effect = InventoryEffect.MARKED
-    elif index == 9 and f.identity.status == IdentityStatus.MATCH:
+    elif index == 9 and f.identity.status == IdentityStatus.MATCH and f.deployment_state != DeploymentState.CURRENT:
+        # The runtime proved the deployment: the artifact side becomes current and says why no more. A
+        # side that was current already keeps its remarks (a health check that failed unrequired).
         deployment_state, deployment_detail = DeploymentState.CURRENT, ""
     state = combine(deployment_state, data_state)
     if effect is None:

@@ -8,7 +8,7 @@ Each runs in one transaction under the environment's inventory row lock and appe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -444,6 +444,9 @@ def record_bootstrap_result(
                 fields={"operation_id": operation.status},
             )
         _refuse_unmutating(operation, result.data_mutated)
+        if operation.data_mutated is True and result.data_mutated is None:
+            # The driver does not know; we do (a progress event said so). Not knowing cannot erase it.
+            result = replace(result, data_mutated=True)
         _apply_result_locked(inventory, operation, result, actor=actor, now=now)
     return operation
 
@@ -470,6 +473,14 @@ def run_bootstrap_once(
         field="result.finished_at",
         server_start=result.started_at is None,
     )
+    if result.started_at is not None and result.finished_at is None and result.started_at > now:
+        raise InvalidInput(
+            "result.started_at is after the request arrived, which is when a result without finished_at finished.",
+            fields={"result.started_at": "after the arrival; send result.finished_at"},
+        )
+    # Without started_at the start is the arrival — but never after the finish the driver reported
+    # (its clock may run up to CLOCK_SKEW_SECONDS behind ours), so the operation never ends before it began.
+    started_at = result.started_at or min(now, result.finished_at or now)
     with transaction.atomic():
         inventory = lock_inventory(environment)
         operation = _start_locked(
@@ -481,7 +492,7 @@ def run_bootstrap_once(
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
             now=now,
-            started_at=result.started_at,
+            started_at=started_at,
         )
         inventory.last_bootstrap = operation
         _apply_result_locked(inventory, operation, result, actor=actor, now=now, changed=["last_bootstrap"])

@@ -4,14 +4,14 @@ import django_filters
 
 from inventory.choices import CheckStatus, DataState, DeploymentState, Freshness, InventoryEffect, InventoryState
 from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
-from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, MultipleChoiceFilter
+from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, IdentifierFilter, MultipleChoiceFilter
 
 
 class EnvironmentInventoryFilterSet(FilterSet):
     """Needs a queryset annotated by ``with_freshness(now)`` for the ``freshness`` filter."""
 
-    context = django_filters.CharFilter(field_name="environment__context")
-    instance = django_filters.CharFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context")
+    instance = IdentifierFilter(field_name="environment__instance")
     state = MultipleChoiceFilter(choices=InventoryState.choices)
     deployment_state = MultipleChoiceFilter(choices=DeploymentState.choices)
     data_state = MultipleChoiceFilter(choices=DataState.choices)
@@ -23,13 +23,13 @@ class EnvironmentInventoryFilterSet(FilterSet):
 
 
 class DeploymentRecordFilterSet(FilterSet):
-    context = django_filters.CharFilter(field_name="environment__context")
-    instance = django_filters.CharFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context")
+    instance = IdentifierFilter(field_name="environment__instance")
     deploy_status = django_filters.ChoiceFilter(choices=DeploymentRecord.DeployStatus.choices)
     post_deploy_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     health_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
-    artifact_id = django_filters.CharFilter()
+    artifact_id = IdentifierFilter()
     finished_after = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
     finished_before = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
 

@@ -12,7 +12,7 @@ from django import forms
 from django_filters import IsoDateTimeFilter
 from django_filters.fields import IsoDateTimeField
 
-from launchplane.api.fields import parse_aware
+from launchplane.api.fields import identifier_problem, parse_aware
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
@@ -71,8 +71,41 @@ class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
     field_class = EmptyMeansAllMultipleChoiceField
 
 
+class IdentifierField(forms.CharField):
+    """A context, instance or artifact id to filter by, exactly as given: never trimmed (rule 13)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["strip"] = False
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        problem = identifier_problem(value) if value else None
+        if problem:
+            raise forms.ValidationError(problem, code="invalid")
+
+
+class IdentifierFilter(django_filters.CharFilter):
+    field_class = IdentifierField
+
+
 class FilterSet(django_filters.FilterSet):
-    """The base of every FilterSet, so that every list reports filters it could not apply."""
+    """The base of every FilterSet, so that every list reports filters it could not apply: a value
+    outside the choices, and a single-valued filter given twice (``?deploy_status=a&deploy_status=b``
+    would otherwise silently mean the last one)."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is None:
+            return valid
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.MultipleChoiceFilter) or name in self.form.errors:
+                continue
+            if len(getlist(name)) > 1:
+                self.form.add_error(name, "Give this filter once (only the choice filters may repeat).")
+                valid = False
+        return valid
 
     def invalid_filters(self) -> dict[str, str]:
         """Each filter whose value was not understood, with why; empty when every value is good."""

@@ -135,10 +135,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["launchplane.api.auth.IsClientOrStaff"],
     "DEFAULT_PARSER_CLASSES": ["launchplane.api.plumbing.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
+    # JSON only (PRODUCT.md): no browsable HTML API, so every answer — errors included — is the JSON
+    # a client parses, whatever it puts in Accept. Staff use /api/v1/docs/ to explore.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "launchplane.api.plumbing.Pagination",
     "DEFAULT_THROTTLE_CLASSES": ["launchplane.api.plumbing.ClientRateThrottle"],

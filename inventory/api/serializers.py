@@ -5,6 +5,7 @@ Write serializers only check shape and types; what a record means is decided by 
 
 from __future__ import annotations
 
+from django.core.validators import URLValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,6 +27,7 @@ from launchplane.api.fields import (
 )
 
 UNVERIFIABLE_ONLY = [RuntimeIdentityStatus.UNVERIFIABLE.value]
+HTTP_URL = URLValidator(schemes=["http", "https"], message="Use an http:// or https:// URL.")
 
 
 def slug_field(**kwargs) -> StrictRegexField:
@@ -157,7 +159,14 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 class EnvironmentCreateSerializer(StrictSerializer):
     context = slug_field()
     instance = slug_field()
-    base_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
+    base_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        trim_whitespace=False,
+        validators=[HTTP_URL],
+    )
     required_checks = serializers.ListField(
         child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
     )

@@ -70,7 +70,7 @@ def forbid_out_of_scope_filter(request: Request) -> None:
     """A list filtered by a context outside the caller's scope names that context: 403. An empty value
     (``?context=``) is no filter, as on every list."""
     for context in request.query_params.getlist("context"):
-        if context:
+        if SLUG.match(context):  # empty is no filter; a malformed one is the filter's 400
             require_context(request, context)
 
 

@@ -59,7 +59,7 @@ def scope_of(request) -> Scope:
         return Scope(
             frozenset(principal.contexts), principal.read_only, principal.get_username(), f"client:{principal.pk}"
         )
-    # Staff sessions (the browsable API): superusers act; other staff read.
+    # Staff sessions (the interactive docs at /api/v1/docs/): superusers act; other staff read.
     return Scope(None, not principal.is_superuser, f"user:{principal.get_username()}", f"user:{principal.pk}")
 
 
@@ -86,4 +86,4 @@ class IsClientOrStaff(permissions.BasePermission):
 def require_context(request, context: str) -> None:
     """A URL or body naming a context outside the caller's scope answers 403."""
     if not scope_of(request).covers(context):
-        raise exceptions.PermissionDenied(f"This client is not scoped to context {context!r}.")
+        raise exceptions.PermissionDenied(f"This client is not scoped to context {context[:63]!r}.")

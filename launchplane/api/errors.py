@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -28,8 +29,18 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
+# A lone surrogate cannot be encoded as UTF-8: an error message that quotes one (a bad choice, an unknown
+# key) would fail to render and turn a 400 into a 500. Quoted input is shown with U+FFFD instead.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    return LONE_SURROGATE.sub("\ufffd", text)
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+    safe_fields = {printable(str(name)): printable(str(why)) for name, why in (fields or {}).items()}
+    return {"error": {"code": code, "message": printable(message), "fields": safe_fields, **extra}}
 
 
 def flatten(detail: Any, prefix: str = "") -> dict[str, str]:

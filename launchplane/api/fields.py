@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,8 +124,21 @@ class StrictRegexField(serializers.RegexField):
         return super().to_internal_value(data)
 
 
-# Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: never part of an identifier.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Cc control, Cf format (U+200B, U+FEFF, U+202E ...), Cs surrogates, Co private use, Cn unassigned,
+# Zl/Zp line and paragraph separators: nothing invisible may hide in an identifier.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def identifier_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an identifier, or None. Identifiers are compared as exact strings, so no
+    leading or trailing whitespace (any Unicode space) and no control, format, separator, private or
+    unassigned code point anywhere."""
+    if value and (value[0].isspace() or value[-1].isspace()):
+        return "Remove the leading or trailing whitespace: identifiers are taken exactly as sent."
+    for char in value:
+        if unicodedata.category(char) in INVISIBLE_CATEGORIES:
+            return f"Identifiers may not contain control or invisible characters (U+{ord(char):04X})."
+    return None
 
 
 class IdentifierField(StrictCharField):
@@ -132,21 +146,15 @@ class IdentifierField(StrictCharField):
     identities are compared as exact strings, so a silent trim would make a runtime that reports the
     padded value read as a mismatch — or hide one."""
 
-    default_error_messages = {
-        "padded": "Remove the leading or trailing whitespace: identifiers are taken exactly as sent.",
-        "control": "Identifiers may not contain control characters.",
-    }
-
     def __init__(self, **kwargs):
         kwargs["trim_whitespace"] = False
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if value != value.strip():
-            self.fail("padded")
-        if CONTROL.search(value):
-            self.fail("control")
+        problem = identifier_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="invalid")
         return value
 
 

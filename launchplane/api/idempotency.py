@@ -70,7 +70,8 @@ def forbid_out_of_scope_body(request) -> None:
     about it (a missing key, an invalid field)."""
     data = request.data
     context = data.get("context") if isinstance(data, dict) else None
-    if isinstance(context, str) and CONTEXT_SLUG.match(context):  # a malformed one is a validation error
+    # A malformed or over-long one is the serializer's 400, not a 403.
+    if isinstance(context, str) and len(context) <= 63 and CONTEXT_SLUG.match(context):
         require_context(request, context)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser as DRFJSONParser
 from rest_framework.throttling import SimpleRateThrottle
@@ -49,10 +51,30 @@ class JSONParser(DRFJSONParser):
         return data
 
 
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
 class Pagination(PageNumberPagination):
+    """DRF's page numbers, with the filters' contract: a ``page`` or ``page_size`` that is not a whole
+    number in range answers 400 naming it (DRF would silently use the default size, or 404)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError({"page_size": f"Use a whole number from 1 to {self.max_page_size}."})
+        return int(raw)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param, "")
+        if raw not in ("", *self.last_page_strings) and not (WHOLE_NUMBER.fullmatch(raw) and int(raw) >= 1):
+            raise ValidationError({"page": "Use a whole number from 1 (a page past the end answers 404)."})
+        return super().paginate_queryset(queryset, request, view)
 
 
 class ClientRateThrottle(SimpleRateThrottle):
@@ -75,6 +97,11 @@ class ApiBodyLimitMiddleware:
 
     def __call__(self, request):
         if request.path.startswith("/api/"):
+            chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+            if chunked and not request.META.get("CONTENT_LENGTH"):
+                # A WSGI server hands Django no body without a length: it would read as empty and
+                # answer a misleading "field required". Say what is wrong instead.
+                return json_error(request, "length_required", "Send the body with a Content-Length (not chunked).", 411)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

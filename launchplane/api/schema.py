@@ -104,8 +104,8 @@ class JSONErrorsMixin:
 
 
 class SchemaView(JSONErrorsMixin, SpectacularAPIView):
-    pass
+    http_method_names = ["get", "head"]  # nothing to OPTIONS: a 405 in the error body
 
 
 class SchemaDocsView(JSONErrorsMixin, SpectacularSwaggerView):
-    pass
+    http_method_names = ["get", "head"]

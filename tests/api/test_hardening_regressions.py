@@ -417,3 +417,177 @@ def test_a_refused_cancel_with_an_idempotency_key_still_leaves_the_overdue_opera
     operation.refresh_from_db()
     assert operation.status == "timed_out"
     assert InventoryTransition.objects.filter(cause_type="deadline", cause_id=operation.operation_id).count() == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found by a hostile-client review
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", ["text/html,application/xhtml+xml,*/*;q=0.8", "*/*", "application/json"])
+def test_the_api_answers_json_to_a_browser_and_to_a_client(automation, accept) -> None:
+    deployed_env()
+    history = automation.http.get(f"{environment_url()}history/", HTTP_ACCEPT=accept)
+    assert history.status_code == 200 and history["Content-Type"].startswith("application/json")
+    refused = automation.http.get(f"{ENVIRONMENTS}?state=bogus", HTTP_ACCEPT=accept)
+    assert refused["Content-Type"].startswith("application/json")
+    error_of(refused, 400, "validation_error")
+
+
+def test_a_client_that_accepts_only_html_gets_406_in_the_json_error_body(automation) -> None:
+    deployed_env()
+    response = automation.http.get(f"{environment_url()}history/", HTTP_ACCEPT="text/html")
+    assert response["Content-Type"].startswith("application/json")
+    error_of(response, 406, "not_acceptable")
+
+
+def test_the_browsable_api_format_is_not_served(automation) -> None:
+    deployed_env()
+    error_of(automation.http.get(f"{environment_url()}history/?format=api"), 404, "not_found")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/docs/", "/api/v1/schema/"])
+def test_options_on_the_schema_and_docs_answers_405_in_the_error_body(automation, url) -> None:
+    error_of(automation.http.options(url), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("value", ["testing ", "testing%0A", "%09testing", "testing%C2%A0", "test%E2%80%8Bing"])
+@pytest.mark.parametrize("base", [ENVIRONMENTS, DEPLOYMENTS, BOOTSTRAPS])
+def test_an_identifier_filter_is_never_trimmed_a_padded_value_answers_400(automation, base, value) -> None:
+    deployed_env()
+    response = automation.http.get(f"{base}?instance={value}")
+    assert "instance" in error_of(response, 400, "validation_error")["fields"]
+
+
+def test_a_padded_context_filter_is_a_400_not_a_403(automation) -> None:
+    deployed_env()
+    assert (
+        "context" in error_of(automation.http.get(f"{ENVIRONMENTS}?context=cm%20"), 400, "validation_error")["fields"]
+    )
+
+
+def test_a_padded_artifact_id_filter_answers_400(automation) -> None:
+    deployed_env()
+    response = automation.http.get(f"{DEPLOYMENTS}?artifact_id=%20artifact-dep-1")
+    assert "artifact_id" in error_of(response, 400, "validation_error")["fields"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "post_deploy_status=pass&post_deploy_status=",
+        "deploy_status=bogus&deploy_status=pass",
+        "deploy_status=pass&deploy_status=fail",
+        "instance=testing&instance=prod",
+    ],
+)
+def test_a_single_valued_filter_given_twice_answers_400_naming_it(automation, query) -> None:
+    deployed_env()
+    name = query.split("=", 1)[0]
+    assert name in error_of(automation.http.get(f"{DEPLOYMENTS}?{query}"), 400, "validation_error")["fields"]
+
+
+def test_a_choice_filter_may_still_repeat_to_mean_any_of(automation) -> None:
+    deployed_env()
+    response = automation.http.get(f"{ENVIRONMENTS}?state=current&state=unverified")
+    assert response.status_code == 200 and response.json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("page=abc", "page"), ("page=0", "page"), ("page=-1", "page"), ("page=1.5", "page")]
+    + [(f"page_size={size}", "page_size") for size in ("abc", "0", "-5", "1e3", "100000")],
+)
+def test_a_page_or_page_size_that_is_not_a_whole_number_in_range_answers_400_naming_it(automation, query, name) -> None:
+    deployed_env()
+    assert name in error_of(automation.http.get(f"{ENVIRONMENTS}?{query}"), 400, "validation_error")["fields"]
+
+
+def test_a_page_past_the_end_still_answers_404(automation) -> None:
+    deployed_env()
+    error_of(automation.http.get(f"{ENVIRONMENTS}?page=9"), 404, "not_found")
+    assert automation.http.get(f"{ENVIRONMENTS}?page=last&page_size=500").status_code == 200
+
+
+def test_a_result_that_does_not_know_whether_data_changed_keeps_what_an_event_reported(automation) -> None:
+    operation = begin(deployed_env())
+    post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/events/", {"phase": "bootstrap", "data_mutated": True})
+
+    response = post(
+        automation.http,
+        result_url(operation.operation_id),
+        result_body(bootstrap_run_status="fail", data_mutated=None, post_deploy_status="not_run"),
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["data_mutated"] is True
+    assert body["readiness_status"] == "partially_bootstrapped"
+    assert body["environment"]["data_state"] == "partially_bootstrapped"
+
+
+def test_a_one_shot_that_finished_just_before_it_arrived_starts_no_later_than_it_finished(automation) -> None:
+    deployed_env()
+    finished = timezone.now().replace(microsecond=0) - timedelta(seconds=200)  # within the clock skew
+
+    response = post(
+        automation.http,
+        BOOTSTRAPS,
+        start_body(result=result_body(own_identity(), finished_at=iso(finished))),
+        key=new_key(),
+    )
+
+    assert response.status_code == 201, response.json()
+    operation = BootstrapOperation.objects.get(operation_id=response.json()["operation_id"])
+    assert operation.started_at <= operation.finished_at == finished
+
+
+def test_a_one_shot_starting_after_its_arrival_without_a_finish_is_refused(automation) -> None:
+    deployed_env()
+    later = iso(timezone.now() + timedelta(seconds=200))
+    response = post(automation.http, BOOTSTRAPS, start_body(result=result_body(started_at=later)), key=new_key())
+    assert "result.started_at" in error_of(response, 400, "validation_error")["fields"]
+
+
+def test_a_passing_bootstrap_keeps_the_remark_about_the_current_deployment(automation) -> None:
+    post(
+        automation.http,
+        ENVIRONMENTS,
+        {"context": "cm", "instance": "testing", "required_checks": ["canonical", "logo"]},
+    )
+    post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", health_status="fail"))
+
+    response = post(automation.http, BOOTSTRAPS, start_body(result=result_body(own_identity())), key=new_key())
+
+    environment = response.json()["environment"]
+    assert environment["state"] == "current"
+    assert "health check failed but is not required" in environment["state_reason"]
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\ufeff", "\u2060", "\u00ad", "\u202e", "\u061c", "\U000e0001", "\u00a0"])
+@pytest.mark.parametrize("field", ["artifact_id", "source_git_ref", "image_digest"])
+def test_an_identifier_hiding_an_invisible_character_is_refused(automation, field, char) -> None:
+    deployed_env()
+    body = deployment_body(record_id="dep-2")
+    body[field] = f"x1{char}"
+    assert field in error_of(post(automation.http, DEPLOYMENTS, body), 400, "validation_error")["fields"]
+
+
+@pytest.mark.parametrize("url", ["ftp://x.example/", "ftps://x.example/", " http://x.example/ ", "http://x.example/\n"])
+def test_base_url_is_http_or_https_exactly_as_sent(automation, url) -> None:
+    body = {"context": "cm", "instance": "web", "base_url": url}
+    assert "base_url" in error_of(post(automation.http, ENVIRONMENTS, body), 400, "validation_error")["fields"]
+    assert not Environment.objects.exists()
+
+
+def test_a_chunked_body_without_a_length_answers_411_instead_of_reading_as_empty() -> None:
+    from django.test import RequestFactory
+
+    from launchplane.api.plumbing import ApiBodyLimitMiddleware
+
+    request = RequestFactory().post(DEPLOYMENTS, b"{}", content_type="application/json")
+    del request.META["CONTENT_LENGTH"]
+    request.META["HTTP_TRANSFER_ENCODING"] = "chunked"
+    response = ApiBodyLimitMiddleware(lambda request: None)(request)
+    assert response.status_code == 411
+    assert json.loads(response.content)["error"]["code"] == "length_required"
