@@ -6,7 +6,7 @@ result judged on its own fields by ``RESULT_ROWS`` — first matching row wins. 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from inventory.choices import CheckStatus, DataState, DeploymentState, InventoryEffect, InventoryState
@@ -20,8 +20,10 @@ from inventory.rules import (
     Row,
     checks_phrase,
     combine,
+    effect_for,
     first_match,
     identity_phrase,
+    no_detail,
     unpassed_phrases,
 )
 from inventory.rules import ID as IdentityStatus
@@ -148,25 +150,63 @@ class ResultFacts:
         return [name for name in CHECKS if name in self.required_checks and self.checks[name] in statuses]
 
 
-def _run(status: str, *mutated: bool | None):
+def _run(status: str, *mutated: bool | None) -> Callable[[ResultFacts], bool]:
     return lambda f: f.bootstrap_run_status == status and (not mutated or f.data_mutated in mutated)
 
 
-RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
+def _mutation_detail(f: ResultFacts) -> str:
+    mutated = {True: "data changed", False: "data unchanged", None: "data may have changed"}[f.data_mutated]
+    return f"the bootstrap run reported {f.bootstrap_run_status}; {mutated}"
+
+
+def _post_deploy_detail(f: ResultFacts) -> str:
+    return ", ".join(unpassed_phrases({"post_deploy": f.post_deploy_status}, ["post_deploy"]))
+
+
+def _failed_checks_detail(f: ResultFacts) -> str:
+    return checks_phrase(f.required_with((CS.FAIL,)), "failed")
+
+
+def _unverified_detail(f: ResultFacts) -> str:
+    phrases = unpassed_phrases(f.checks, f.required_with(tuple(CHECK_NOT_PASSED)))
+    if f.identity_required and f.identity.status in IDENTITY_UNPROVEN:
+        phrases.append(identity_phrase(f.identity))
+    return ", ".join(phrases)
+
+
+@dataclass(frozen=True)
+class ResultDecision:
+    """What a result row decides about the operation and the data side."""
+
+    readiness_status: str
+    data_state: str | None  # None: the data state from before the start, with its own detail
+    effect: InventoryEffect | None  # None: ``advanced`` if the state is now current, else ``retained``
+    detail: Callable[[ResultFacts], str] = no_detail  # why the data side is what it is now
+    proves_runtime: bool = False  # a matching identity makes the artifact side current
+
+    @property
+    def restores_data_state(self) -> bool:
+        return self.data_state is None
+
+
+RESULT_ROWS: tuple[Row[ResultFacts, ResultDecision], ...] = (
     Row(
         "run `not_run`",
         _run("not_run"),
         {"readiness_status": "`not_run`", "data_state": "before the start", "effect": "`retained`"},
+        ResultDecision(Readiness.NOT_RUN, None, InventoryEffect.RETAINED),
     ),
     Row(
         "run `fail`, data_mutated false",
         _run("fail", False),
         {"readiness_status": "`failed_before_mutation`", "data_state": "before the start", "effect": "`retained`"},
+        ResultDecision(Readiness.FAILED_BEFORE_MUTATION, None, InventoryEffect.RETAINED),
     ),
     Row(
         "run `unknown`, data_mutated false",
         _run("unknown", False),
         {"readiness_status": "`unknown`", "data_state": "before the start", "effect": "`retained`"},
+        ResultDecision(Readiness.UNKNOWN, None, InventoryEffect.RETAINED),
     ),
     Row(
         "run `fail`, data_mutated true",
@@ -176,11 +216,18 @@ RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
             "data_state": "`partially_bootstrapped`",
             "effect": "`marked`",
         },
+        ResultDecision(
+            Readiness.PARTIALLY_BOOTSTRAPPED,
+            DataState.PARTIALLY_BOOTSTRAPPED,
+            InventoryEffect.MARKED,
+            lambda f: "the bootstrap run failed after changing data",
+        ),
     ),
     Row(
         "run `fail` with data_mutated null, or run `unknown` with true or null",
         lambda f: _run("fail", None)(f) or _run("unknown", True, None)(f),
         {"readiness_status": "`unknown`", "data_state": "`unknown`", "effect": "`marked`"},
+        ResultDecision(Readiness.UNKNOWN, DataState.UNKNOWN, InventoryEffect.MARKED, _mutation_detail),
     ),
     Row(
         "run `pass`, post-deploy `fail`, `unknown` or `not_run`",
@@ -190,6 +237,12 @@ RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
             "data_state": "`partially_bootstrapped`",
             "effect": "`marked`",
         },
+        ResultDecision(
+            Readiness.PARTIALLY_BOOTSTRAPPED,
+            DataState.PARTIALLY_BOOTSTRAPPED,
+            InventoryEffect.MARKED,
+            _post_deploy_detail,
+        ),
     ),
     Row(
         "run `pass`, identity `mismatch` or `malformed`",
@@ -199,11 +252,21 @@ RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
             "data_state": "`verification_failed`, and `deployment_state` `stale_inventory`",
             "effect": "`marked`",
         },
+        # The artifact side is marked by the identity rule below, as on every row.
+        ResultDecision(
+            Readiness.VERIFICATION_FAILED,
+            DataState.VERIFICATION_FAILED,
+            InventoryEffect.MARKED,
+            lambda f: identity_phrase(f.identity),
+        ),
     ),
     Row(
         "run `pass`, a required check (health, canonical, logo) `fail`",
         lambda f: bool(f.required_with((CS.FAIL,))),
         {"readiness_status": "`verification_failed`", "data_state": "`verification_failed`", "effect": "`marked`"},
+        ResultDecision(
+            Readiness.VERIFICATION_FAILED, DataState.VERIFICATION_FAILED, InventoryEffect.MARKED, _failed_checks_detail
+        ),
     ),
     Row(
         "run `pass`, a required check `skipped`/`not_run`/`unknown`, or identity "
@@ -213,6 +276,7 @@ RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
             or (f.identity_required and f.identity.status in IDENTITY_UNPROVEN)
         ),
         {"readiness_status": "`unverified`", "data_state": "`unverified`", "effect": "`marked`"},
+        ResultDecision(Readiness.UNVERIFIED, DataState.UNVERIFIED, InventoryEffect.MARKED, _unverified_detail),
     ),
     Row(
         "run `pass`, everything else",
@@ -222,65 +286,33 @@ RESULT_ROWS: tuple[Row[ResultFacts], ...] = (
             "data_state": "`current`, and `deployment_state` `current` when the identity matched",
             "effect": "`advanced` if `state` is now `current`, else `retained`",
         },
+        ResultDecision(Readiness.READY, DataState.CURRENT, None, proves_runtime=True),
     ),
 )
-
-_BEFORE = object()  # "the data state before the start"
-_RESULT_ROW_RESULT = (
-    (Readiness.NOT_RUN, _BEFORE, InventoryEffect.RETAINED),
-    (Readiness.FAILED_BEFORE_MUTATION, _BEFORE, InventoryEffect.RETAINED),
-    (Readiness.UNKNOWN, _BEFORE, InventoryEffect.RETAINED),
-    (Readiness.PARTIALLY_BOOTSTRAPPED, DataState.PARTIALLY_BOOTSTRAPPED, InventoryEffect.MARKED),
-    (Readiness.UNKNOWN, DataState.UNKNOWN, InventoryEffect.MARKED),
-    (Readiness.PARTIALLY_BOOTSTRAPPED, DataState.PARTIALLY_BOOTSTRAPPED, InventoryEffect.MARKED),
-    (Readiness.VERIFICATION_FAILED, DataState.VERIFICATION_FAILED, InventoryEffect.MARKED),
-    (Readiness.VERIFICATION_FAILED, DataState.VERIFICATION_FAILED, InventoryEffect.MARKED),
-    (Readiness.UNVERIFIED, DataState.UNVERIFIED, InventoryEffect.MARKED),
-    (Readiness.READY, DataState.CURRENT, None),
-)
-
-
-def _result_detail(index: int, f: ResultFacts) -> str:
-    mutated = {True: "data changed", False: "data unchanged", None: "data may have changed"}[f.data_mutated]
-    post = {"post_deploy": f.post_deploy_status}
-    if index == 3:
-        return "the bootstrap run failed after changing data"
-    if index == 4:
-        return f"the bootstrap run reported {f.bootstrap_run_status}; {mutated}"
-    if index == 5:
-        return ", ".join(unpassed_phrases(post, ["post_deploy"]))
-    if index == 6:
-        return identity_phrase(f.identity)
-    if index == 7:
-        return checks_phrase(f.required_with((CS.FAIL,)), "failed")
-    if index == 8:
-        phrases = unpassed_phrases(f.checks, f.required_with(tuple(CHECK_NOT_PASSED)))
-        if f.identity_required and f.identity.status in IDENTITY_UNPROVEN:
-            phrases.append(identity_phrase(f.identity))
-        return ", ".join(phrases)
-    return ""
 
 
 def decide_result(f: ResultFacts) -> BootstrapOutcome:
     """Step 3: what a coherent result does to inventory. First matching row wins."""
-    index, _row = first_match(RESULT_ROWS, f)
-    readiness, data_state, effect = _RESULT_ROW_RESULT[index]
-    restored = data_state is _BEFORE
-    data_state = f.data_state_before if restored else data_state
+    index, row = first_match(RESULT_ROWS, f)
+    decision = row.result
+    data_state = decision.data_state or f.data_state_before
     deployment_state = f.deployment_state
     deployment_detail: str | None = None
+    effect = decision.effect
     if f.identity.status in IDENTITY_AGAINST:
         # Identity is judged on every applied result, whatever row decides the data side (rule 7):
         # a runtime reporting another identity always counts against the environment (rule 5).
         deployment_state, deployment_detail = DeploymentState.STALE_INVENTORY, identity_phrase(f.identity)
         effect = InventoryEffect.MARKED
-    elif index == 9 and f.identity.status == IdentityStatus.MATCH and f.deployment_state != DeploymentState.CURRENT:
+    elif (
+        decision.proves_runtime
+        and f.identity.status == IdentityStatus.MATCH
+        and f.deployment_state != DeploymentState.CURRENT
+    ):
         # The runtime proved the deployment: the artifact side becomes current and says why no more. A
         # side that was current already keeps its remarks (a health check that failed unrequired).
         deployment_state, deployment_detail = DeploymentState.CURRENT, ""
     state = combine(deployment_state, data_state)
-    if effect is None:
-        effect = InventoryEffect.ADVANCED if state == InventoryState.CURRENT else InventoryEffect.RETAINED
     notes: tuple[str, ...] = ()
     if f.bootstrap_run_status == "pass":
         optional_failed = [name for name in CHECKS if name not in f.required_checks and f.checks[name] == CS.FAIL]
@@ -293,19 +325,18 @@ def decide_result(f: ResultFacts) -> BootstrapOutcome:
             )
     return BootstrapOutcome(
         row=index,
-        readiness_status=readiness,
+        readiness_status=decision.readiness_status,
         data_state=data_state,
         deployment_state=deployment_state,
         state=state,
-        effect=effect,
-        data_detail=f.data_detail_before if restored else _result_detail(index, f),
+        effect=effect_for(effect, state),
+        data_detail=f.data_detail_before if decision.restores_data_state else decision.detail(f),
         deployment_detail=deployment_detail,
         notes=notes,
-        restores_data_state=restored,
+        restores_data_state=decision.restores_data_state,
     )
 
 
 def readiness_of(f: ResultFacts) -> str:
     """Readiness from step 3's table alone — what a superseded result is stored with."""
-    index, _row = first_match(RESULT_ROWS, f)
-    return _RESULT_ROW_RESULT[index][0]
+    return first_match(RESULT_ROWS, f)[1].result.readiness_status

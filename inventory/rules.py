@@ -39,23 +39,34 @@ CHECK_NOT_PASSED = frozenset({CS.SKIPPED, CS.NOT_RUN, CS.UNKNOWN})
 # ---------------------------------------------------------------------------------------------------
 
 F = TypeVar("F")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Row(Generic[F]):
-    """One row of a decision table: when ``matches(facts)`` holds, the row decides."""
+class Row(Generic[F, R]):
+    """One row of a decision table: when ``matches(facts)`` holds, the row decides ``result``.
+
+    A row carries everything it decides (NetBox's ChoiceSet keeps value, label and colour together the
+    same way): its condition, its words for the rendered table, and its result — so inserting or
+    reordering rows changes nothing but which row matches first.
+    """
 
     when: str  # the row's condition as PRODUCT.md words it
     matches: Callable[[F], bool]
     then: Mapping[str, str]  # column name -> what the row sets, for the rendered table
+    result: R
 
 
-def first_match(rows: Sequence[Row[F]], facts: F) -> tuple[int, Row[F]]:
+def first_match(rows: Sequence[Row[F, R]], facts: F) -> tuple[int, Row[F, R]]:
     """Index and row of the first row that matches. Tables end with a catch-all, so one always does."""
     for index, row in enumerate(rows):
         if row.matches(facts):
             return index, row
     raise AssertionError("decision table without a catch-all row")  # pragma: no cover
+
+
+def no_detail(facts: object) -> str:
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -304,21 +315,56 @@ def _deployment_unverified(f: DeploymentFacts) -> bool:
     )
 
 
-DEPLOYMENT_ROWS: tuple[Row[DeploymentFacts], ...] = (
+def _identity_detail(f: DeploymentFacts | ObservationFacts) -> str:
+    return identity_phrase(f.identity)
+
+
+def _failed_checks_detail(f: DeploymentFacts) -> str:
+    failed = ["post_deploy"] if f.post_deploy_status == CS.FAIL else []
+    failed += ["health"] if f.health_required and f.health_status == CS.FAIL else []
+    return checks_phrase(failed, "failed")
+
+
+def _unverified_detail(f: DeploymentFacts) -> str:
+    checks = {"post_deploy": f.post_deploy_status, "health": f.health_status}
+    phrases = []
+    if f.post_deploy_status in (CS.NOT_RUN, CS.UNKNOWN):
+        phrases += unpassed_phrases(checks, ["post_deploy"])
+    if f.health_required and f.health_status in CHECK_NOT_PASSED:
+        phrases += unpassed_phrases(checks, ["health"])
+    if f.identity_required and f.identity.status in IDENTITY_UNPROVEN:
+        phrases.append(identity_phrase(f.identity))
+    return ", ".join(phrases)
+
+
+@dataclass(frozen=True)
+class DeploymentDecision:
+    """What a deployment row decides."""
+
+    moves_pointer: bool  # the record becomes the current deployment
+    deployment_state: DeploymentState | None  # None: the artifact side stays as it is
+    effect: InventoryEffect | None  # None: ``advanced`` if the state is now current, else ``retained``
+    detail: Callable[[DeploymentFacts], str] = no_detail  # why the artifact side is what it is now
+
+
+DEPLOYMENT_ROWS: tuple[Row[DeploymentFacts, DeploymentDecision], ...] = (
     Row(
         "deploy `fail`, identity `mismatch` or `malformed` against the current deployment",
         lambda f: f.deploy_status == CS.FAIL and f.identity.status in IDENTITY_AGAINST,
         {"current deployment pointer": "unchanged", "deployment_state": "`stale_inventory`", "effect": "`marked`"},
+        DeploymentDecision(False, DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED, _identity_detail),
     ),
     Row(
         "deploy `fail`",
         lambda f: f.deploy_status == CS.FAIL,
         {"current deployment pointer": "unchanged", "deployment_state": "unchanged", "effect": "`retained`"},
+        DeploymentDecision(False, None, InventoryEffect.RETAINED),
     ),
     Row(
         "deploy `pass`, identity `mismatch` or `malformed`",
         lambda f: f.identity.status in IDENTITY_AGAINST,
         {"current deployment pointer": "this record", "deployment_state": "`stale_inventory`", "effect": "`marked`"},
+        DeploymentDecision(True, DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED, _identity_detail),
     ),
     Row(
         "deploy `pass`, post-deploy `fail`, or health `fail` where required",
@@ -328,12 +374,14 @@ DEPLOYMENT_ROWS: tuple[Row[DeploymentFacts], ...] = (
             "deployment_state": "`verification_failed`",
             "effect": "`marked`",
         },
+        DeploymentDecision(True, DeploymentState.VERIFICATION_FAILED, InventoryEffect.MARKED, _failed_checks_detail),
     ),
     Row(
         "deploy `pass`, post-deploy `not_run`/`unknown`, health `skipped`/`not_run`/`unknown` where required, "
         "or identity `missing`/`unverifiable`/`unchecked` where required",
         _deployment_unverified,
         {"current deployment pointer": "this record", "deployment_state": "`unverified`", "effect": "`marked`"},
+        DeploymentDecision(True, DeploymentState.UNVERIFIED, InventoryEffect.MARKED, _unverified_detail),
     ),
     Row(
         "deploy `pass`, everything else",
@@ -343,52 +391,37 @@ DEPLOYMENT_ROWS: tuple[Row[DeploymentFacts], ...] = (
             "deployment_state": "`current`",
             "effect": "`advanced` if `state` is now `current`, else `retained`",
         },
+        DeploymentDecision(True, DeploymentState.CURRENT, None),
     ),
 )
 
-_DEPLOYMENT_ROW_RESULT = (
-    (False, DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED),
-    (False, None, InventoryEffect.RETAINED),
-    (True, DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED),
-    (True, DeploymentState.VERIFICATION_FAILED, InventoryEffect.MARKED),
-    (True, DeploymentState.UNVERIFIED, InventoryEffect.MARKED),
-    (True, DeploymentState.CURRENT, None),
-)
 
-
-def _deployment_detail(f: DeploymentFacts, new_state: str) -> str:
-    checks = {"post_deploy": f.post_deploy_status, "health": f.health_status}
-    if new_state == DeploymentState.STALE_INVENTORY:
-        return identity_phrase(f.identity)
-    if new_state == DeploymentState.VERIFICATION_FAILED:
-        failed = ["post_deploy"] if f.post_deploy_status == CS.FAIL else []
-        failed += ["health"] if f.health_required and f.health_status == CS.FAIL else []
-        return checks_phrase(failed, "failed")
-    if new_state == DeploymentState.UNVERIFIED:
-        phrases = []
-        if f.post_deploy_status in (CS.NOT_RUN, CS.UNKNOWN):
-            phrases += unpassed_phrases(checks, ["post_deploy"])
-        if f.health_required and f.health_status in CHECK_NOT_PASSED:
-            phrases += unpassed_phrases(checks, ["health"])
-        if f.identity_required and f.identity.status in IDENTITY_UNPROVEN:
-            phrases.append(identity_phrase(f.identity))
-        return ", ".join(phrases)
-    return ""
+def effect_for(effect: InventoryEffect | None, state: InventoryState) -> InventoryEffect:
+    """A row's effect; ``None`` means ``advanced`` when the state is now current, else ``retained``."""
+    if effect is not None:
+        return effect
+    return InventoryEffect.ADVANCED if state == InventoryState.CURRENT else InventoryEffect.RETAINED
 
 
 def decide_deployment(f: DeploymentFacts) -> DeploymentOutcome:
     """Rule 6: what one artifact deployment does to the artifact side. First matching row wins."""
-    index, _row = first_match(DEPLOYMENT_ROWS, f)
-    moves_pointer, new_state, effect = _DEPLOYMENT_ROW_RESULT[index]
-    deployment_state = DeploymentState(new_state or f.deployment_state)
+    index, row = first_match(DEPLOYMENT_ROWS, f)
+    decision = row.result
+    deployment_state = decision.deployment_state or DeploymentState(f.deployment_state)
     state = combine(deployment_state, f.data_state)
-    if effect is None:
-        effect = InventoryEffect.ADVANCED if state == InventoryState.CURRENT else InventoryEffect.RETAINED
     notes: tuple[str, ...] = ()
     if f.deploy_status == CS.PASS and not f.health_required and f.health_status == CS.FAIL:
         notes = ("health check failed but is not required",)
-    detail = _deployment_detail(f, deployment_state) if new_state else ""
-    return DeploymentOutcome(index, moves_pointer, deployment_state, f.data_state, state, effect, detail, notes)
+    return DeploymentOutcome(
+        index,
+        decision.moves_pointer,
+        deployment_state,
+        f.data_state,
+        state,
+        effect_for(decision.effect, state),
+        decision.detail(f),
+        notes,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -414,16 +447,31 @@ class ObservationOutcome:
     detail: str
 
 
-OBSERVATION_ROWS: tuple[Row[ObservationFacts], ...] = (
+@dataclass(frozen=True)
+class ObservationDecision:
+    """What an observation row decides."""
+
+    deployment_state: DeploymentState | None  # None: unchanged
+    effect: InventoryEffect
+    detail: Callable[[ObservationFacts], str] = no_detail
+
+
+OBSERVATION_ROWS: tuple[Row[ObservationFacts, ObservationDecision], ...] = (
     Row(
         "identity `mismatch` or `malformed`",
         lambda f: f.identity.status in IDENTITY_AGAINST,
         {"deployment_state": "`stale_inventory`", "effect": "`marked`"},
+        ObservationDecision(DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED, _identity_detail),
     ),
     Row(
         "identity `match` while `stale_inventory`",
         lambda f: f.identity.status == ID.MATCH and f.deployment_state == DeploymentState.STALE_INVENTORY,
         {"deployment_state": "`unverified` (the checks were not re-run)", "effect": "`marked`"},
+        ObservationDecision(
+            DeploymentState.UNVERIFIED,
+            InventoryEffect.MARKED,
+            lambda f: "the runtime matches again but the checks were not re-run",
+        ),
     ),
     Row(
         "identity `missing` or `unverifiable` where required, while `current`",
@@ -433,30 +481,29 @@ OBSERVATION_ROWS: tuple[Row[ObservationFacts], ...] = (
             and f.deployment_state == DeploymentState.CURRENT
         ),
         {"deployment_state": "`unverified`", "effect": "`marked`"},
+        ObservationDecision(DeploymentState.UNVERIFIED, InventoryEffect.MARKED, _identity_detail),
     ),
-    Row("otherwise", lambda f: True, {"deployment_state": "unchanged", "effect": "`retained`"}),
-)
-
-_OBSERVATION_ROW_RESULT = (
-    (DeploymentState.STALE_INVENTORY, InventoryEffect.MARKED),
-    (DeploymentState.UNVERIFIED, InventoryEffect.MARKED),
-    (DeploymentState.UNVERIFIED, InventoryEffect.MARKED),
-    (None, InventoryEffect.RETAINED),
+    Row(
+        "otherwise",
+        lambda f: True,
+        {"deployment_state": "unchanged", "effect": "`retained`"},
+        ObservationDecision(None, InventoryEffect.RETAINED),
+    ),
 )
 
 
 def decide_observation(f: ObservationFacts) -> ObservationOutcome:
     """Rule 8: what an observation of the runtime does. It never moves last known good."""
-    index, _row = first_match(OBSERVATION_ROWS, f)
-    new_state, effect = _OBSERVATION_ROW_RESULT[index]
-    deployment_state = DeploymentState(new_state or f.deployment_state)
-    detail = ""
-    if index == 1:
-        detail = "the runtime matches again but the checks were not re-run"
-    elif new_state:
-        detail = identity_phrase(f.identity)
+    index, row = first_match(OBSERVATION_ROWS, f)
+    decision = row.result
+    deployment_state = decision.deployment_state or DeploymentState(f.deployment_state)
     return ObservationOutcome(
-        index, deployment_state, f.data_state, combine(deployment_state, f.data_state), effect, detail
+        index,
+        deployment_state,
+        f.data_state,
+        combine(deployment_state, f.data_state),
+        decision.effect,
+        decision.detail(f),
     )
 
 
