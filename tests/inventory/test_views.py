@@ -396,6 +396,7 @@ def test_the_board_answers_400_naming_a_filter_it_does_not_understand_and_lists_
     assert response.status_code == 400
     assert "Some filters were not understood" in text_of(response)
     assert "state:" in text_of(response)
+    assert "Nothing is listed: correct the filters above" in text_of(response)
     assert board_environments(response) == []
 
 
