@@ -8,6 +8,19 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from bootstraps.choices import (
+    ACTIVE_RUN_STATUSES,
+    ACTIVE_STATUSES,
+    READINESS_COLORS,
+    RUN_STATUS_COLORS,
+    STATUS_COLORS,
+    TERMINAL_STATUSES,
+    DataSource,
+    Phase,
+    Readiness,
+    RunStatus,
+    Status,
+)
 from inventory.choices import (
     CHECK_STATUS_COLORS,
     INVENTORY_EFFECT_COLORS,
@@ -33,49 +46,6 @@ class BootstrapOperationQuerySet(models.QuerySet):
         return self.active().filter(deadline__lte=now)
 
 
-class DataSource(models.TextChoices):
-    """Where a bootstrap takes its data from."""
-
-    EMPTY = "empty", "empty"
-    UPSTREAM_RESTORE = "upstream_restore", "upstream restore"
-
-
-class Status(models.TextChoices):
-    """The lifecycle only; what the outcome means is ``readiness_status``."""
-
-    PENDING = "pending", "pending"
-    RUNNING = "running", "running"
-    FINISHED = "finished", "finished"
-    TIMED_OUT = "timed_out", "timed out"
-    CANCELLED = "cancelled", "cancelled"
-
-
-class Phase(models.TextChoices):
-    BOOTSTRAP = "bootstrap", "bootstrap"
-    POST_DEPLOY = "post_deploy", "post-deploy"
-    VERIFICATION = "verification", "verification"
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "pending"
-    RUNNING = "running", "running"
-    PASS = "pass", "pass"
-    FAIL = "fail", "fail"
-    NOT_RUN = "not_run", "not run"
-    UNKNOWN = "unknown", "unknown"
-
-
-class Readiness(models.TextChoices):
-    PENDING = "pending", "pending"
-    READY = "ready", "ready"
-    VERIFICATION_FAILED = "verification_failed", "verification failed"
-    UNVERIFIED = "unverified", "unverified"
-    PARTIALLY_BOOTSTRAPPED = "partially_bootstrapped", "partially bootstrapped"
-    FAILED_BEFORE_MUTATION = "failed_before_mutation", "failed before mutation"
-    NOT_RUN = "not_run", "not run"
-    UNKNOWN = "unknown", "unknown"
-
-
 class BootstrapOperation(models.Model):
     """A database/filestore bootstrap (rebuild from empty, or restore from upstream) against an
     environment. It mutates data and deploys no artifact, so it never touches a DeploymentRecord.
@@ -86,38 +56,14 @@ class BootstrapOperation(models.Model):
 
     DataSource = DataSource
     Status = Status
-    ACTIVE: ClassVar[frozenset[str]] = frozenset({Status.PENDING, Status.RUNNING})
-    TERMINAL: ClassVar[frozenset[str]] = frozenset({Status.FINISHED, Status.TIMED_OUT, Status.CANCELLED})
-    STATUS_COLORS = {
-        Status.PENDING: "blue",
-        Status.RUNNING: "blue",
-        Status.FINISHED: "grey",
-        Status.TIMED_OUT: "purple",
-        Status.CANCELLED: "grey",
-    }
-
     Phase = Phase
     RunStatus = RunStatus
-    RUN_STATUS_COLORS = {
-        RunStatus.PENDING: "blue",
-        RunStatus.RUNNING: "blue",
-        RunStatus.PASS: "green",
-        RunStatus.FAIL: "red",
-        RunStatus.NOT_RUN: "amber",
-        RunStatus.UNKNOWN: "purple",
-    }
-
     Readiness = Readiness
-    READINESS_COLORS = {
-        Readiness.PENDING: "blue",
-        Readiness.READY: "green",
-        Readiness.VERIFICATION_FAILED: "red",
-        Readiness.UNVERIFIED: "amber",
-        Readiness.PARTIALLY_BOOTSTRAPPED: "orange",
-        Readiness.FAILED_BEFORE_MUTATION: "red",
-        Readiness.NOT_RUN: "amber",
-        Readiness.UNKNOWN: "purple",
-    }
+    ACTIVE: ClassVar[frozenset[str]] = ACTIVE_STATUSES
+    TERMINAL: ClassVar[frozenset[str]] = TERMINAL_STATUSES
+    STATUS_COLORS = STATUS_COLORS
+    RUN_STATUS_COLORS = RUN_STATUS_COLORS
+    READINESS_COLORS = READINESS_COLORS
 
     operation_id = models.CharField(max_length=128, unique=True, default=new_operation_id, editable=False)
     environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="bootstraps")
@@ -185,7 +131,7 @@ class BootstrapOperation(models.Model):
             # Rule 10: at most one active bootstrap per environment, enforced by the database.
             models.UniqueConstraint(
                 fields=["environment"],
-                condition=Q(status__in=["pending", "running"]),
+                condition=Q(status__in=sorted(ACTIVE_STATUSES)),
                 name="bootstrap_one_active_per_environment",
                 violation_error_code="bootstrap_active",
             ),
@@ -227,7 +173,8 @@ class BootstrapOperation(models.Model):
             ),
             # "running" only while the operation is active.
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running"]) | ~Q(bootstrap_run_status__in=["pending", "running"]),
+                condition=Q(status__in=sorted(ACTIVE_STATUSES))
+                | ~Q(bootstrap_run_status__in=sorted(ACTIVE_RUN_STATUSES)),
                 name="bootstrap_run_status_active_only_while_active",
             ),
         ]
@@ -235,7 +182,7 @@ class BootstrapOperation(models.Model):
             # The deadline sweeper and the read-path expiry: active operations past their deadline.
             models.Index(
                 fields=["deadline"],
-                condition=Q(status__in=["pending", "running"]),
+                condition=Q(status__in=sorted(ACTIVE_STATUSES)),
                 name="bootstrap_active_deadline_idx",
             ),
             models.Index(fields=["environment", "-created_at"], name="bootstrap_env_newest_idx"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bootstraps.choices import ACTIVE_RUN_STATUSES, Readiness
 from inventory.choices import CheckStatus, DataState, DeploymentState, InventoryEffect, InventoryState
 from inventory.rules import (
     CHECK_NOT_PASSED,
@@ -29,20 +30,6 @@ from inventory.rules import (
 from inventory.rules import ID as IdentityStatus
 
 CS = CheckStatus
-RESULT_RUN_STATUSES = ("pass", "fail", "not_run", "unknown")  # what a result may report
-
-
-class Readiness:
-    """Readiness values (mirrors ``BootstrapOperation.Readiness`` without importing the ORM)."""
-
-    PENDING = "pending"
-    READY = "ready"
-    VERIFICATION_FAILED = "verification_failed"
-    UNVERIFIED = "unverified"
-    PARTIALLY_BOOTSTRAPPED = "partially_bootstrapped"
-    FAILED_BEFORE_MUTATION = "failed_before_mutation"
-    NOT_RUN = "not_run"
-    UNKNOWN = "unknown"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -55,7 +42,7 @@ def contradictions(
 ) -> dict[str, str]:
     """Fields of a result that cannot all be true, each with why. Empty when the result is coherent."""
     found: dict[str, str] = {}
-    if bootstrap_run_status in ("pending", "running"):
+    if bootstrap_run_status in ACTIVE_RUN_STATUSES:
         found["bootstrap_run_status"] = f"A result cannot report bootstrap_run_status {bootstrap_run_status!r}."
     if bootstrap_run_status == "not_run" and data_mutated is not False:
         found["data_mutated"] = "A run that did not run cannot have changed data: data_mutated must be false."

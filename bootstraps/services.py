@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bootstraps.choices import ACTIVE_RUN_STATUSES, RESULT_RUN_STATUSES
 from bootstraps.models import BootstrapOperation
 from bootstraps.rules import (
-    RESULT_RUN_STATUSES,
     BootstrapOutcome,
     ResultFacts,
     contradictions,
@@ -85,7 +85,7 @@ class BootstrapResult:
             raise InvalidInput(
                 "finished_at is before started_at.", fields={f"{prefix}finished_at": "before started_at"}
             )
-        if self.bootstrap_run_status not in (*RESULT_RUN_STATUSES, "pending", "running"):
+        if self.bootstrap_run_status not in (*RESULT_RUN_STATUSES, *ACTIVE_RUN_STATUSES):
             raise InvalidInput(
                 "bootstrap_run_status must be one of pass, fail, not_run, unknown.",
                 fields={f"{prefix}bootstrap_run_status": f"not a run status: {self.bootstrap_run_status!r}"},
