@@ -32,6 +32,7 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
+from inventory.models.base import StatusColors
 
 
 def new_operation_id() -> str:
@@ -46,13 +47,26 @@ class BootstrapOperationQuerySet(models.QuerySet):
         return self.active().filter(deadline__lte=now)
 
 
-class BootstrapOperation(models.Model):
+class BootstrapOperation(StatusColors, models.Model):
     """A database/filestore bootstrap (rebuild from empty, or restore from upstream) against an
     environment. It mutates data and deploys no artifact, so it never touches a DeploymentRecord.
 
     Its outcome is kept as separate statuses — the run, whether data changed, each check, the runtime
     identity — and ``readiness_status`` says what they mean together. Once finished it never changes.
     """
+
+    STATUS_COLORS_BY_FIELD = {
+        "status": STATUS_COLORS,
+        "bootstrap_run_status": RUN_STATUS_COLORS,
+        "readiness_status": READINESS_COLORS,
+        "inventory_effect": INVENTORY_EFFECT_COLORS,
+        "runtime_identity_status": RUNTIME_IDENTITY_STATUS_COLORS,
+        "data_state_before": STATE_COLORS,
+        "post_deploy_status": CHECK_STATUS_COLORS,
+        "health_status": CHECK_STATUS_COLORS,
+        "canonical_status": CHECK_STATUS_COLORS,
+        "logo_status": CHECK_STATUS_COLORS,
+    }
 
     DataSource = DataSource
     Status = Status
@@ -218,33 +232,3 @@ class BootstrapOperation(models.Model):
             "canonical": self.canonical_status,
             "logo": self.logo_status,
         }
-
-    def get_status_color(self) -> str:
-        return self.STATUS_COLORS[self.status]
-
-    def get_bootstrap_run_status_color(self) -> str:
-        return self.RUN_STATUS_COLORS[self.bootstrap_run_status]
-
-    def get_readiness_status_color(self) -> str:
-        return self.READINESS_COLORS[self.readiness_status]
-
-    def get_inventory_effect_color(self) -> str:
-        return INVENTORY_EFFECT_COLORS[self.inventory_effect]
-
-    def get_runtime_identity_status_color(self) -> str:
-        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
-
-    def get_data_state_before_color(self) -> str:
-        return STATE_COLORS[self.data_state_before]
-
-    def get_post_deploy_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.post_deploy_status]
-
-    def get_health_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.health_status]
-
-    def get_canonical_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.canonical_status]
-
-    def get_logo_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.logo_status]

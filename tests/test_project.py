@@ -88,3 +88,21 @@ def test_check_deploy_is_clean_under_the_production_settings_docs_operations_md_
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "no issues" in result.stdout
+
+
+def test_every_status_colour_map_covers_every_choice_of_its_field() -> None:
+    from django.apps import apps
+
+    from inventory.models.base import StatusColors
+
+    checked = 0
+    for model in apps.get_models():
+        if not issubclass(model, StatusColors):
+            continue
+        for name, colors in model.STATUS_COLORS_BY_FIELD.items():
+            field = model._meta.get_field(name)
+            values = {value for value, _label in field.choices}
+            assert values <= set(colors), f"{model.__name__}.{name}: no colour for {values - set(colors)}"
+            assert callable(getattr(model, f"get_{name}_color"))
+            checked += 1
+    assert checked >= 25

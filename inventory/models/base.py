@@ -1,6 +1,7 @@
 """Pieces shared by the evidence models."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -39,3 +40,25 @@ class ImmutableEvidence(models.Model):
         raise ValidationError(f"{type(self).__name__} is evidence and cannot be deleted.")
 
     delete.alters_data = True
+
+
+class StatusColors:
+    """``get_<field>_color()`` for each status field listed in ``STATUS_COLORS_BY_FIELD`` — the colour map
+    lives with its choices (``inventory/choices.py``, ``bootstraps/choices.py``); models only say which
+    map each field uses. ``templates/includes/status_badge.html`` reads these."""
+
+    STATUS_COLORS_BY_FIELD: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, colors in cls.__dict__.get("STATUS_COLORS_BY_FIELD", {}).items():
+            setattr(cls, f"get_{name}_color", _color_getter(name, colors))
+
+
+def _color_getter(name: str, colors: Mapping[str, str]):
+    def get_color(self: Any) -> str:
+        return colors.get(getattr(self, name), "grey")
+
+    get_color.__name__ = f"get_{name}_color"
+    get_color.__doc__ = f"The badge colour of ``{name}``."
+    return get_color

@@ -13,7 +13,7 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
-from inventory.models.base import ImmutableEvidence, record_id_validator
+from inventory.models.base import ImmutableEvidence, StatusColors, record_id_validator
 from inventory.rules import expected_identity
 
 
@@ -26,15 +26,25 @@ class DeployStatus(models.TextChoices):
     FAIL = "fail", "fail"
 
 
-class DeploymentRecord(ImmutableEvidence):
+DEPLOY_STATUS_COLORS = {DeployStatus.PASS: "green", DeployStatus.FAIL: "red"}
+
+
+class DeploymentRecord(StatusColors, ImmutableEvidence):
     """An artifact (artifact id, image digest, source git ref) was deployed to an environment.
 
     Only an artifact deployment creates one; a data bootstrap never does. Stored whole whatever its
     outcome, and never changed afterwards.
     """
 
+    STATUS_COLORS_BY_FIELD = {
+        "deploy_status": DEPLOY_STATUS_COLORS,
+        "post_deploy_status": CHECK_STATUS_COLORS,
+        "health_status": CHECK_STATUS_COLORS,
+        "runtime_identity_status": RUNTIME_IDENTITY_STATUS_COLORS,
+        "inventory_effect": INVENTORY_EFFECT_COLORS,
+    }
+
     DeployStatus = DeployStatus
-    DEPLOY_STATUS_COLORS = {DeployStatus.PASS: "green", DeployStatus.FAIL: "red"}
 
     record_id = models.CharField(max_length=128, unique=True, default=new_record_id, validators=[record_id_validator])
     environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="deployments")
@@ -98,18 +108,3 @@ class DeploymentRecord(ImmutableEvidence):
             artifact_id=self.artifact_id,
             source_git_ref=self.source_git_ref,
         )
-
-    def get_deploy_status_color(self) -> str:
-        return self.DEPLOY_STATUS_COLORS[self.deploy_status]
-
-    def get_post_deploy_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.post_deploy_status]
-
-    def get_health_status_color(self) -> str:
-        return CHECK_STATUS_COLORS[self.health_status]
-
-    def get_runtime_identity_status_color(self) -> str:
-        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
-
-    def get_inventory_effect_color(self) -> str:
-        return INVENTORY_EFFECT_COLORS[self.inventory_effect]

@@ -17,6 +17,7 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
+from inventory.models.base import StatusColors
 from inventory.rules import expected_identity, freshness
 
 
@@ -87,13 +88,20 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
         return self.alias(severity_rank=order).order_by("severity_rank", "state_changed_at", "pk")
 
 
-class EnvironmentInventory(models.Model):
+class EnvironmentInventory(StatusColors, models.Model):
     """Where an environment stands: the artifact side and the data side kept apart, their
     combination as ``state``, the pointers to the latest attempts and to last known good.
 
     Written only by the services in ``inventory.services`` and ``bootstraps.services``, under a row
     lock, together with an ``InventoryTransition``.
     """
+
+    STATUS_COLORS_BY_FIELD = {
+        "state": STATE_COLORS,
+        "deployment_state": STATE_COLORS,
+        "data_state": STATE_COLORS,
+        "runtime_identity_status": RUNTIME_IDENTITY_STATUS_COLORS,
+    }
 
     environment = models.OneToOneField(
         "inventory.Environment", on_delete=models.CASCADE, primary_key=True, related_name="inventory"
@@ -247,18 +255,6 @@ class EnvironmentInventory(models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
-
-    def get_state_color(self) -> str:
-        return STATE_COLORS[self.state]
-
-    def get_deployment_state_color(self) -> str:
-        return STATE_COLORS[self.deployment_state]
-
-    def get_data_state_color(self) -> str:
-        return STATE_COLORS[self.data_state]
-
-    def get_runtime_identity_status_color(self) -> str:
-        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
 
     @staticmethod
     def get_freshness_color(value: str) -> str:

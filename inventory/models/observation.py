@@ -9,11 +9,16 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
-from inventory.models.base import ImmutableEvidence
+from inventory.models.base import ImmutableEvidence, StatusColors
 
 
-class RuntimeObservation(ImmutableEvidence):
+class RuntimeObservation(StatusColors, ImmutableEvidence):
     """A prober read the runtime's identity at ``observed_at`` (rule 8). Kept whole, even when superseded."""
+
+    STATUS_COLORS_BY_FIELD = {
+        "runtime_identity_status": RUNTIME_IDENTITY_STATUS_COLORS,
+        "inventory_effect": INVENTORY_EFFECT_COLORS,
+    }
 
     environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="observations")
     sequence = models.PositiveBigIntegerField()
@@ -43,9 +48,3 @@ class RuntimeObservation(ImmutableEvidence):
 
     def __str__(self) -> str:
         return f"observation {self.pk} of {self.environment_id} by {self.source}"
-
-    def get_runtime_identity_status_color(self) -> str:
-        return RUNTIME_IDENTITY_STATUS_COLORS[self.runtime_identity_status]
-
-    def get_inventory_effect_color(self) -> str:
-        return INVENTORY_EFFECT_COLORS[self.inventory_effect]

@@ -12,7 +12,7 @@ from inventory.choices import (
     InventoryState,
     choices_constraint_q,
 )
-from inventory.models.base import ImmutableEvidence
+from inventory.models.base import ImmutableEvidence, StatusColors
 
 
 class CauseType(models.TextChoices):
@@ -26,12 +26,22 @@ class CauseType(models.TextChoices):
     REVIEW = "review", "review"
 
 
-class InventoryTransition(ImmutableEvidence):
+class InventoryTransition(StatusColors, ImmutableEvidence):
     """One applied record's effect on an environment's inventory (rule 11).
 
     Exactly one row per applied record, written in the same transaction as the inventory change, even
     when the state stays the same. ``sequence`` is the server's order within the environment.
     """
+
+    STATUS_COLORS_BY_FIELD = {
+        "from_state": STATE_COLORS,
+        "to_state": STATE_COLORS,
+        "from_deployment_state": STATE_COLORS,
+        "from_data_state": STATE_COLORS,
+        "deployment_state": STATE_COLORS,
+        "data_state": STATE_COLORS,
+        "effect": INVENTORY_EFFECT_COLORS,
+    }
 
     CauseType = CauseType
 
@@ -86,24 +96,3 @@ class InventoryTransition(ImmutableEvidence):
 
     def __str__(self) -> str:
         return f"{self.environment_id}#{self.sequence} {self.from_state} -> {self.to_state} ({self.effect})"
-
-    def get_from_state_color(self) -> str:
-        return STATE_COLORS[self.from_state]
-
-    def get_to_state_color(self) -> str:
-        return STATE_COLORS[self.to_state]
-
-    def get_from_deployment_state_color(self) -> str:
-        return STATE_COLORS[self.from_deployment_state]
-
-    def get_from_data_state_color(self) -> str:
-        return STATE_COLORS[self.from_data_state]
-
-    def get_deployment_state_color(self) -> str:
-        return STATE_COLORS[self.deployment_state]
-
-    def get_data_state_color(self) -> str:
-        return STATE_COLORS[self.data_state]
-
-    def get_effect_color(self) -> str:
-        return INVENTORY_EFFECT_COLORS[self.effect]
