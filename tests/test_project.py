@@ -5,6 +5,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -72,9 +73,10 @@ def documented_production_environment() -> dict[str, str]:
     return variables
 
 
-def test_check_deploy_is_clean_under_the_production_settings_docs_operations_md_documents(tmp_path) -> None:
+def test_check_deploy_is_clean_under_the_production_settings_docs_operations_md_documents() -> None:
     variables = documented_production_environment()
-    variables["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}"  # the check needs no server
+    # PostgreSQL, as documented (SQLite with DEBUG off warns, launchplane.W001); the check connects to nothing.
+    variables["DATABASE_URL"] = "postgres://launchplane@127.0.0.1:5432/launchplane-deploy-check"
     variables["SECRET_KEY"] = "a-long-random-production-like-key-" + "x7Qp2vR9sT4wY6zA8bC1dE3fG5hJ0kL" * 2
     # Only the documented settings: not this test run's (the browser tests allow async-unsafe calls).
     ours = ("DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -106,3 +108,36 @@ def test_every_status_colour_map_covers_every_choice_of_its_field() -> None:
             assert callable(getattr(model, f"get_{name}_color"))
             checked += 1
     assert checked >= 25
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"CLOCK_SKEW_SECONDS": -1}, "launchplane.E002"),
+        ({"IDEMPOTENCY_IN_FLIGHT_LEASE_SECONDS": 90000, "IDEMPOTENCY_KEY_TTL_SECONDS": 86400}, "launchplane.E003"),
+        ({"IDEMPOTENCY_KEY_TTL_SECONDS": 0}, "launchplane.E004"),
+    ],
+)
+def test_settings_that_are_wrong_together_fail_the_system_checks(settings, overrides, check_id) -> None:
+    from launchplane.checks import check_clocks_and_leases
+
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    assert check_id in {message.id for message in check_clocks_and_leases(None)}
+
+
+def test_the_default_settings_pass_the_clock_and_lease_checks() -> None:
+    from launchplane.checks import check_clocks_and_leases
+
+    assert check_clocks_and_leases(None) == []
+
+
+def test_sqlite_with_debug_off_warns_at_deploy_check(settings) -> None:
+    from launchplane.checks import check_production_database
+
+    settings.DEBUG = False
+    default = settings.DATABASES["default"]
+    with mock.patch.dict(default, ENGINE="django.db.backends.sqlite3"):
+        assert [message.id for message in check_production_database(None)] == ["launchplane.W001"]
+    with mock.patch.dict(default, ENGINE="django.db.backends.postgresql"):
+        assert check_production_database(None) == []
