@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_USERNAME ?= admin
 DEMO_PASSWORD ?= launchplane-demo
 
-.PHONY: run test lint venv migrate demo bench soak clean
+.PHONY: run test lint fmt venv migrate demo bench soak clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/python manage.py decision_tables --check docs/provenance.md
+	DEBUG=1 $(BIN)/mypy launchplane inventory bootstraps
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Benchmarks against the targets in docs/performance.md (SQLite; set DATABASE_URL for PostgreSQL).
 # Production-like settings: DEBUG off, so templates are cached as they are when serving.

@@ -57,7 +57,7 @@ TERMINAL_STATUSES = frozenset({Status.FINISHED, Status.TIMED_OUT, Status.CANCELL
 ACTIVE_RUN_STATUSES = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
 RESULT_RUN_STATUSES = (RunStatus.PASS, RunStatus.FAIL, RunStatus.NOT_RUN, RunStatus.UNKNOWN)
 
-STATUS_COLORS = {
+STATUS_COLORS: dict[str, str] = {
     Status.PENDING: "blue",
     Status.RUNNING: "blue",
     Status.FINISHED: "grey",
@@ -65,7 +65,7 @@ STATUS_COLORS = {
     Status.CANCELLED: "grey",
 }
 
-RUN_STATUS_COLORS = {
+RUN_STATUS_COLORS: dict[str, str] = {
     RunStatus.PENDING: "blue",
     RunStatus.RUNNING: "blue",
     RunStatus.PASS: "green",
@@ -74,7 +74,7 @@ RUN_STATUS_COLORS = {
     RunStatus.UNKNOWN: "purple",
 }
 
-READINESS_COLORS = {
+READINESS_COLORS: dict[str, str] = {
     Readiness.PENDING: "blue",
     Readiness.READY: "green",
     Readiness.VERIFICATION_FAILED: "red",

@@ -214,12 +214,12 @@ class BootstrapOperation(StatusColors, models.Model):
                 raise ValidationError(f"Bootstrap operation {self.operation_id} is {stored} and cannot be changed.")
         super().save(*args, **kwargs)
 
-    save.alters_data = True
+    save.alters_data = True  # type: ignore[attr-defined]
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValidationError("Bootstrap operations are evidence and cannot be deleted.")
 
-    delete.alters_data = True
+    delete.alters_data = True  # type: ignore[attr-defined]
 
     @property
     def is_active(self) -> bool:

@@ -145,7 +145,7 @@ def _end_without_result(
         why=f"bootstrap {operation.operation_id} {why}",
     )
     operation.status = status
-    operation.bootstrap_run_status = outcome.bootstrap_run_status
+    operation.bootstrap_run_status = outcome.bootstrap_run_status or BootstrapOperation.RunStatus.UNKNOWN
     operation.readiness_status = outcome.readiness_status
     operation.inventory_effect = outcome.effect
     operation.save(
@@ -339,7 +339,10 @@ def start_bootstrap(
 # ---------------------------------------------------------------------------------------------------
 
 
-def _store_result(operation: BootstrapOperation, result: BootstrapResult, comparison, expected, now: datetime) -> None:
+def _store_result(
+    operation: BootstrapOperation, result: BootstrapResult, comparison, expected, now: datetime
+) -> datetime:
+    """Copy the result onto the operation (unsaved); returns when it finished."""
     operation.late = operation.status == Status.TIMED_OUT
     operation.status = Status.FINISHED
     operation.bootstrap_run_status = result.bootstrap_run_status
@@ -354,8 +357,10 @@ def _store_result(operation: BootstrapOperation, result: BootstrapResult, compar
     operation.runtime_identity_mismatches = list(comparison.mismatches)
     operation.verification_evidence = [dict(probe) for probe in result.verification_evidence]
     operation.error_message = result.error_message
-    operation.finished_at = result.finished_at or now
+    finished_at = result.finished_at or now
+    operation.finished_at = finished_at
     operation.result_received_at = now
+    return finished_at
 
 
 def _apply_result_locked(
@@ -383,7 +388,7 @@ def _apply_result_locked(
         data_detail_before=operation.data_detail_before,
         deployment_state=inventory.deployment_state,
     )
-    _store_result(operation, result, comparison, expected, now)
+    finished_at = _store_result(operation, result, comparison, expected, now)
 
     if inventory.last_bootstrap_id != operation.pk:  # step 1: another bootstrap started after this one
         operation.readiness_status = readiness_of(facts)
@@ -395,14 +400,14 @@ def _apply_result_locked(
     operation.readiness_status = outcome.readiness_status
     operation.inventory_effect = outcome.effect
     operation.save()
-    changed = [*changed, *note_identity(inventory, result.identity, comparison, operation.finished_at)]
+    changed = [*changed, *note_identity(inventory, result.identity, comparison, finished_at)]
     if outcome.readiness_status == BootstrapOperation.Readiness.READY:
         inventory.current_bootstrap = operation
         changed.append("current_bootstrap")
     if outcome.advances:
         inventory.lkg_deployment = current
         inventory.lkg_bootstrap = operation
-        inventory.lkg_verified_at = verified_at(operation.finished_at, now)
+        inventory.lkg_verified_at = verified_at(finished_at, now)
         changed += ["lkg_deployment", "lkg_bootstrap", "lkg_verified_at"]
     late = " (late)" if operation.late else ""
     if outcome.restores_data_state:  # the data state from before the start, with its own detail
@@ -419,7 +424,7 @@ def _apply_result_locked(
         deployment_state=outcome.deployment_state,
         data_state=outcome.data_state,
         effect=outcome.effect,
-        cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, operation.finished_at, now),
+        cause=Cause(CauseType.BOOTSTRAP, operation.operation_id, actor, finished_at, now),
         reason=f"Bootstrap {operation.operation_id} result{late}: run {result.bootstrap_run_status}, "
         f"readiness {outcome.readiness_status}" + (f" ({why})." if why else "."),
         data_detail=detail,

@@ -61,7 +61,7 @@ def markdown_table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def rule_table(first_column: str, rows: Sequence[Row[Any]]) -> str:
+def rule_table(first_column: str, rows: Sequence[Row[Any, Any]]) -> str:
     """A decision table: the row's ``when`` first, then its ``then`` columns in their own order."""
     columns = list(rows[0].then)
     for row in rows:

@@ -67,13 +67,13 @@ class ReadsInventoryMixin:
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         announce_read(timezone.now())
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         announce_read(timezone.now())
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
 class EvidenceAdmin(admin.ModelAdmin):
@@ -115,7 +115,7 @@ def admin_link(obj: Any, text: object = None) -> SafeString | str:
     return format_html('<a href="{}">{}</a>', admin_url(obj), text if text is not None else str(obj))
 
 
-def changelist_link(url_name: str, text: object, **params: object) -> SafeString:
+def changelist_link(url_name: str, text: object, **params: Any) -> SafeString:
     """A link to a changelist filtered by ``params`` (``url_name`` like ``inventory_deploymentrecord``)."""
     url = reverse(f"admin:{url_name}_changelist")
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(params), text)
@@ -541,7 +541,7 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
 
     @admin.display(description="freshness")
     def freshness(self, obj: EnvironmentInventory) -> SafeString:
-        return freshness_badge(obj.freshness_value)
+        return freshness_badge(obj.freshness_at(timezone.now()))
 
     @admin.display(description="last known good", ordering="lkg_verified_at")
     def last_good(self, obj: EnvironmentInventory) -> datetime | None:
@@ -718,7 +718,7 @@ class DeploymentRecordAdmin(EvidenceAdmin):
 
     @admin.display(description="current", boolean=True, ordering="is_current")
     def is_current_deployment(self, obj: DeploymentRecord) -> bool:
-        return obj.is_current
+        return bool(getattr(obj, "is_current", False))  # annotated by get_queryset
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: DeploymentRecord) -> SafeString:
@@ -885,7 +885,7 @@ class InventoryTransitionAdmin(ReadsInventoryMixin, EvidenceAdmin):
 
     @admin.display(description="cause", ordering="cause_id")
     def cause(self, obj: InventoryTransition) -> SafeString:
-        target = _CAUSE_LINKS.get(obj.cause_type)
+        target = _CAUSE_LINKS.get(InventoryTransition.CauseType(obj.cause_type))
         if target is None:
             return format_html("{} {}", obj.cause_type, obj.cause_id)
         url_name, lookup = target

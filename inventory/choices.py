@@ -17,7 +17,7 @@ class CheckStatus(models.TextChoices):
     UNKNOWN = "unknown", "unknown"  # attempted, outcome not known
 
 
-CHECK_STATUS_COLORS = {
+CHECK_STATUS_COLORS: dict[str, str] = {
     CheckStatus.PASS: "green",
     CheckStatus.FAIL: "red",
     CheckStatus.SKIPPED: "grey",
@@ -37,7 +37,7 @@ class RuntimeIdentityStatus(models.TextChoices):
     UNVERIFIABLE = "unverifiable", "unverifiable"
 
 
-RUNTIME_IDENTITY_STATUS_COLORS = {
+RUNTIME_IDENTITY_STATUS_COLORS: dict[str, str] = {
     RuntimeIdentityStatus.UNCHECKED: "grey",
     RuntimeIdentityStatus.MATCH: "green",
     RuntimeIdentityStatus.MISMATCH: "red",
@@ -57,7 +57,7 @@ class InventoryEffect(models.TextChoices):
     PENDING = "pending", "pending"
 
 
-INVENTORY_EFFECT_COLORS = {
+INVENTORY_EFFECT_COLORS: dict[str, str] = {
     InventoryEffect.ADVANCED: "green",
     InventoryEffect.RETAINED: "grey",
     InventoryEffect.MARKED: "amber",
@@ -101,7 +101,7 @@ class InventoryState(models.TextChoices):
     CURRENT = "current", "current"
 
 
-STATE_COLORS = {
+STATE_COLORS: dict[str, str] = {
     "untouched": "grey",
     "current": "green",
     "bootstrap_in_progress": "blue",
@@ -123,7 +123,7 @@ class Freshness(models.TextChoices):
     STALE = "stale", "stale"
 
 
-FRESHNESS_COLORS = {
+FRESHNESS_COLORS: dict[str, str] = {
     Freshness.MISSING: "grey",
     Freshness.RECORDED: "amber",
     Freshness.VERIFIED: "green",

@@ -170,13 +170,13 @@ def is_worse(new: str, old: str) -> bool:
     return severity(new) < severity(old)
 
 
-_DEPLOYMENT_SIDE = {
+_DEPLOYMENT_SIDE: dict[str, str] = {
     DeploymentState.UNRECORDED: "no artifact deployment is recorded",
     DeploymentState.UNVERIFIED: "the deployment is unverified",
     DeploymentState.VERIFICATION_FAILED: "the deployment failed verification",
     DeploymentState.STALE_INVENTORY: "the runtime reports an identity other than the recorded deployment",
 }
-_DATA_SIDE = {
+_DATA_SIDE: dict[str, str] = {
     DataState.BOOTSTRAP_IN_PROGRESS: "a data bootstrap is in progress",
     DataState.UNKNOWN: "the outcome of the last data bootstrap is unknown",
     DataState.PARTIALLY_BOOTSTRAPPED: "the data is partially bootstrapped",

@@ -112,11 +112,12 @@ def last_known_good_phrase(inventory: EnvironmentInventory, now: datetime) -> st
     if inventory.lkg_verified_at is None:
         return "no last known good yet"
     what = []
-    if inventory.lkg_deployment_id:
-        deployment = inventory.lkg_deployment
+    deployment = inventory.lkg_deployment if inventory.lkg_deployment_id else None
+    if deployment is not None:
         what.append(f"artifact {deployment.artifact_id} ({deployment.source_git_ref})")
-    if inventory.lkg_bootstrap_id:
-        what.append(f"data from bootstrap {inventory.lkg_bootstrap.operation_id}")
+    bootstrap = inventory.lkg_bootstrap if inventory.lkg_bootstrap_id else None
+    if bootstrap is not None:
+        what.append(f"data from bootstrap {bootstrap.operation_id}")
     phrase = f"last known good: {' with '.join(what) or 'recorded'} verified {ago(inventory.lkg_verified_at, now)}"
     if inventory.freshness_at(now) == Freshness.STALE:
         phrase += f" (stale: a verification stays fresh for {ttl_words(inventory.environment)})"
@@ -423,7 +424,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
                 **probe,
                 "badge": render_badge(
                     str(probe.get("status", "")),
-                    color=CHECK_STATUS_COLORS.get(probe.get("status"), "grey"),
+                    color=CHECK_STATUS_COLORS.get(str(probe.get("status", "")), "grey"),
                     field="probe status",
                 ),
             }
@@ -493,7 +494,7 @@ def render_review(
             {
                 "inventory": inventory,
                 "form": form,
-                "freshness": inventory.freshness_value,
+                "freshness": inventory.freshness_at(now),
                 "banner": banner_sentence(inventory, now),
             }
         )

@@ -50,7 +50,7 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
 def database_from_env(*, default: str) -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or default
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", default=0))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", default=0)))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":

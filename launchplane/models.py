@@ -73,7 +73,7 @@ class ApiClient(models.Model):
         )
         return client, token
 
-    issue.alters_data = True
+    issue.alters_data = True  # type: ignore[attr-defined]
 
 
 class IdempotencyKey(models.Model):

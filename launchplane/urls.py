@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from launchplane import views
 from launchplane.api.schema import SchemaDocsView, SchemaView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("inventory.api.urls")),
     path("", include("bootstraps.api.urls")),
     path("schema/", SchemaView.as_view(), name="schema"),

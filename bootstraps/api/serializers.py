@@ -42,7 +42,7 @@ class ResultSerializer(StrictSerializer):
     logo_status = StrictChoiceField(choices=CHECK, required=False, default=CheckStatus.NOT_RUN)
     observed_runtime_identity = NullableJSONField()
     runtime_identity_status = StrictChoiceField(choices=UNVERIFIABLE_ONLY, required=False)
-    verification_evidence = ProbeSerializer(many=True, required=False, max_length=100)
+    verification_evidence = ProbeSerializer(many=True, required=False, max_length=100)  # type: ignore[call-arg]
     finished_at = AwareDateTimeField(required=False)
     error_message = StrictCharField(max_length=10000, required=False, allow_blank=True, default="")
 
@@ -71,7 +71,7 @@ class OneShotResultSerializer(ResultSerializer):
 
 
 class StartSerializer(StrictSerializer):
-    context = slug_field()
+    context = slug_field()  # type: ignore[assignment]
     instance = slug_field()
     data_source = StrictChoiceField(choices=BootstrapOperation.DataSource.choices)
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -95,7 +95,7 @@ class EventSerializer(StrictSerializer):
 
 
 class BootstrapOperationSerializer(serializers.ModelSerializer):
-    context = serializers.CharField(source="environment.context")
+    context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
 
     class Meta:

@@ -81,7 +81,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return super().list(request, *args, **kwargs)
 
     def respond(self, operation: BootstrapOperation, code: int) -> Response:
-        operation._environment_read_model = read_model(operation.environment, self.now)
+        operation._environment_read_model = read_model(operation.environment, self.now)  # type: ignore[attr-defined]
         return Response(BootstrapResponseSerializer(operation, context={"now": self.now}).data, status=code)
 
     @extend_schema(
@@ -101,8 +101,8 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "reason": data["reason"],
             "timeout_seconds": data["timeout_seconds"],
             "actor": scope_of(request).actor,
-            "idempotency_key": request.idempotency_key,
-            "request_fingerprint": request.request_fingerprint,
+            "idempotency_key": getattr(request, "idempotency_key", ""),
+            "request_fingerprint": getattr(request, "request_fingerprint", ""),
             "now": self.now,
         }
         if "result" in data:

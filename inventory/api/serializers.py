@@ -103,7 +103,7 @@ class AcknowledgementSerializer(serializers.Serializer):
 class EnvironmentSerializer(serializers.ModelSerializer):
     """The read model of one environment: both sides, their combination, pointers and evidence."""
 
-    context = serializers.CharField(source="environment.context")
+    context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
     base_url = serializers.CharField(source="environment.base_url")
     required_checks = serializers.ListField(child=serializers.CharField(), source="environment.required_checks")
@@ -149,7 +149,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=Freshness.choices))
     def get_freshness(self, obj: EnvironmentInventory) -> str:
-        return obj.freshness_at(self.context.get("now") or timezone.now()).value
+        return obj.freshness_at(self.context.get("now") or timezone.now()).value  # type: ignore[attr-defined]
 
     @extend_schema_field(AcknowledgementSerializer(allow_null=True))
     def get_acknowledgement(self, obj: EnvironmentInventory) -> dict | None:
@@ -157,7 +157,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
 
 class EnvironmentCreateSerializer(StrictSerializer):
-    context = slug_field()
+    context = slug_field()  # type: ignore[assignment]
     instance = slug_field()
     base_url = serializers.URLField(
         required=False,
@@ -185,7 +185,7 @@ class EnvironmentCreateSerializer(StrictSerializer):
 
 
 class DeploymentRecordSerializer(serializers.ModelSerializer):
-    context = serializers.CharField(source="environment.context")
+    context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
 
     class Meta:
@@ -214,7 +214,7 @@ class DeploymentRecordSerializer(serializers.ModelSerializer):
 
 
 class DeploymentCreateSerializer(StrictSerializer):
-    context = slug_field()
+    context = slug_field()  # type: ignore[assignment]
     instance = slug_field()
     record_id = StrictRegexField(RECORD_ID_PATTERN, required=False, max_length=128)
     artifact_id = IdentifierField(max_length=512)
@@ -247,7 +247,7 @@ class DeploymentResponseSerializer(DeploymentRecordSerializer):
 class ObservationCreateSerializer(StrictSerializer):
     observed_runtime_identity = NullableJSONField()
     runtime_identity_status = StrictChoiceField(choices=UNVERIFIABLE_ONLY, required=False)
-    source = StrictCharField(max_length=200)
+    source = StrictCharField(max_length=200)  # type: ignore[assignment]
     observed_at = AwareDateTimeField()
 
     def validate(self, attrs: dict) -> dict:
@@ -264,7 +264,7 @@ class ObservationCreateSerializer(StrictSerializer):
 
 class ObservationSerializer(serializers.ModelSerializer):
     observation_id = serializers.IntegerField(source="pk")
-    context = serializers.CharField(source="environment.context")
+    context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
     environment = EnvironmentSerializer(source="_environment_read_model")
 

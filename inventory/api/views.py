@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import cast
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -33,6 +34,7 @@ from inventory.filtersets import (
 )
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
 from inventory.models.base import SLUG_PATTERN
+from inventory.models.inventory import EnvironmentInventoryQuerySet
 from inventory.services import create_environment, get_environment, record_deployment, record_observation
 from inventory.signals import expire_overdue_before
 from launchplane.api.auth import Scope, require_context, scope_of
@@ -95,7 +97,9 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         scope = scope_of(self.request)
         if self.action == "history":
             return InventoryTransition.objects.none()
-        queryset = in_scope(EnvironmentInventory.objects.all(), scope, "environment__context")
+        queryset = cast(
+            EnvironmentInventoryQuerySet, in_scope(EnvironmentInventory.objects.all(), scope, "environment__context")
+        )
         return queryset.with_related().with_freshness(self.now).order_by("-environment__created_at", "-pk")
 
     def get_serializer_context(self) -> dict:
@@ -165,7 +169,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             now=self.now,
         )
         observation = recorded.record
-        observation._environment_read_model = read_model(environment, self.now)
+        observation._environment_read_model = read_model(environment, self.now)  # type: ignore[attr-defined]
         return Response(
             ObservationSerializer(observation, context={"now": self.now}).data, status=status.HTTP_201_CREATED
         )
@@ -234,7 +238,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             now=self.now,
         )
         record = recorded.record
-        record._environment_read_model = read_model(environment, self.now)
+        record._environment_read_model = read_model(environment, self.now)  # type: ignore[attr-defined]
         return Response(
             DeploymentResponseSerializer(record, context={"now": self.now}).data, status=status.HTTP_201_CREATED
         )

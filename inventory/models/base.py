@@ -34,12 +34,12 @@ class ImmutableEvidence(models.Model):
             raise ValidationError(f"{type(self).__name__} is evidence and cannot be changed once recorded.")
         super().save(*args, **kwargs)
 
-    save.alters_data = True
+    save.alters_data = True  # type: ignore[attr-defined]
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValidationError(f"{type(self).__name__} is evidence and cannot be deleted.")
 
-    delete.alters_data = True
+    delete.alters_data = True  # type: ignore[attr-defined]
 
 
 class StatusColors:

@@ -26,7 +26,7 @@ class DeployStatus(models.TextChoices):
     FAIL = "fail", "fail"
 
 
-DEPLOY_STATUS_COLORS = {DeployStatus.PASS: "green", DeployStatus.FAIL: "red"}
+DEPLOY_STATUS_COLORS: dict[str, str] = {DeployStatus.PASS: "green", DeployStatus.FAIL: "red"}
 
 
 class DeploymentRecord(StatusColors, ImmutableEvidence):

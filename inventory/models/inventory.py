@@ -233,17 +233,17 @@ class EnvironmentInventory(StatusColors, models.Model):
     @property
     def last_known_good(self) -> dict[str, object]:
         return {
-            "deployment_record_id": self.lkg_deployment.record_id if self.lkg_deployment_id else None,
-            "bootstrap_operation_id": self.lkg_bootstrap.operation_id if self.lkg_bootstrap_id else None,
+            "deployment_record_id": self.lkg_deployment.record_id if self.lkg_deployment else None,
+            "bootstrap_operation_id": self.lkg_bootstrap.operation_id if self.lkg_bootstrap else None,
             "verified_at": self.lkg_verified_at,
         }
 
     @property
     def expected_runtime_identity(self) -> dict[str, str] | None:
         """The current deployment's identity (built from this environment: no extra query per row)."""
-        if not self.current_deployment_id:
+        deployment = self.current_deployment if self.current_deployment_id else None
+        if deployment is None:
             return None
-        deployment = self.current_deployment
         return expected_identity(
             context=self.environment.context,
             instance=self.environment.instance,

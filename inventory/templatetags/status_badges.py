@@ -10,6 +10,7 @@ meaning alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from django import template
 from django.db import models
@@ -46,7 +47,7 @@ def field_badge(obj: models.Model, name: str, colors: Mapping[str, str] | None =
     Models without such a method for a field (transitions, observations) pass their colour map.
     """
     value = getattr(obj, name)
-    field = obj._meta.get_field(name)
+    field = cast(models.Field, obj._meta.get_field(name))
     label = dict(field.flatchoices).get(value, value)
     color = colors.get(value, "grey") if colors is not None else getattr(obj, f"get_{name}_color")()
     return render_badge(value, label=str(label), color=color, field=str(field.verbose_name))
@@ -77,7 +78,7 @@ def badge_column(name: str, description: str, *, sortable: bool = True):
     def column(admin_instance, obj: models.Model) -> SafeString:
         return field_badge(obj, name)
 
-    column.short_description = description
+    column.short_description = description  # type: ignore[attr-defined]
     if sortable:
-        column.admin_order_field = name
+        column.admin_order_field = name  # type: ignore[attr-defined]
     return column

@@ -80,10 +80,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         else:
             fields = {}
             message = str(exc.detail)
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait))
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(int(wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
         return Response(error_body(code, message, fields), status=exc.status_code, headers=headers)
     logger.exception("Unhandled API error", exc_info=exc)
     return Response(

@@ -9,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, bootstrap_active.")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.CharField(), help_text="Problems by dotted field path, e.g. result.health_status."
     )
 

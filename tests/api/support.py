@@ -429,7 +429,7 @@ POST_ENDPOINTS = {
     "bootstrap-cancel": prepare_bootstrap_cancel,
 }
 # Which POSTs address a record by id (outside the scope: 404), rather than name a context (403).
-POSTS_BY_ID = {"bootstrap-result", "bootstrap-cancel"}
+POSTS_BY_ID = ("bootstrap-result", "bootstrap-cancel")
 CREATED = {"bootstrap-result": 200, "bootstrap-cancel": 200}  # every other POST answers 201
 
 
@@ -448,8 +448,8 @@ def prepare_get(name: str) -> str:
 
 
 GET_ENDPOINTS = ["environments", "environment", "history", "deployments", "deployment", "bootstraps", "bootstrap"]
-GETS_BY_ID = {"deployment", "bootstrap"}
-GET_LISTS = {"environments", "deployments", "bootstraps"}
+GETS_BY_ID = ("deployment", "bootstrap")
+GET_LISTS = ("environments", "deployments", "bootstraps")
 
 
 def row_counts() -> dict[str, int]:

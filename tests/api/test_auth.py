@@ -125,7 +125,7 @@ def test_a_read_only_client_reads_every_endpoint(reader, name) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(set(POST_ENDPOINTS) - POSTS_BY_ID))
+@pytest.mark.parametrize("name", sorted(set(POST_ENDPOINTS) - set(POSTS_BY_ID)))
 def test_a_write_naming_a_context_outside_the_scope_answers_403(outsider, name) -> None:
     url, body = POST_ENDPOINTS[name]()
     before = (Environment.objects.count(), DeploymentRecord.objects.count(), BootstrapOperation.objects.count())
@@ -136,7 +136,7 @@ def test_a_write_naming_a_context_outside_the_scope_answers_403(outsider, name) 
     assert (Environment.objects.count(), DeploymentRecord.objects.count(), BootstrapOperation.objects.count()) == before
 
 
-@pytest.mark.parametrize("name", sorted(set(GET_ENDPOINTS) - GETS_BY_ID - GET_LISTS))
+@pytest.mark.parametrize("name", sorted(set(GET_ENDPOINTS) - set(GETS_BY_ID) - set(GET_LISTS)))
 def test_a_read_naming_a_context_outside_the_scope_answers_403(outsider, name) -> None:
     error_of(outsider.http.get(prepare_get(name)), 403, "permission_denied")
 

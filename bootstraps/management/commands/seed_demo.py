@@ -12,13 +12,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from bootstraps.models import BootstrapOperation
@@ -511,11 +511,12 @@ def describe(demo: Demo, *, now: datetime) -> str:
 def validate_admin_arguments(username: str | None, password: str | None) -> None:
     if (username is None) != (password is None):
         raise CommandError("Give --admin-username and --admin-password together.")
-    if username is None:
+    if username is None or password is None:
         return
     user_model = get_user_model()
     try:
-        user_model._meta.get_field(user_model.USERNAME_FIELD).run_validators(username)
+        username_field = cast(models.Field, user_model._meta.get_field(user_model.USERNAME_FIELD))
+        username_field.run_validators(username)
         if not username:
             raise ValidationError("The username cannot be empty.")
         validate_password(password, user=user_model(**{user_model.USERNAME_FIELD: username}))
@@ -526,7 +527,8 @@ def validate_admin_arguments(username: str | None, password: str | None) -> None
 def ensure_superuser(username: str, password: str) -> bool:
     """Create the superuser, or make the existing user one with this password. True when created."""
     user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(**{user_model.USERNAME_FIELD: username})
+    lookup: dict[str, Any] = {user_model.USERNAME_FIELD: username}
+    user, created = user_model.objects.get_or_create(**lookup)
     user.is_staff = user.is_superuser = user.is_active = True
     user.set_password(password)
     user.save()
@@ -553,7 +555,7 @@ class Command(BaseCommand):
             f"{Environment.objects.count()} environments, {DeploymentRecord.objects.count()} deployment records, "
             f"{BootstrapOperation.objects.count()} bootstrap operations."
         )
-        if admin_username is not None:
+        if admin_username is not None and admin_password is not None:
             created = ensure_superuser(admin_username, admin_password)
             self.stdout.write(
                 f"{'Created' if created else 'Updated'} superuser {admin_username!r}. Log in at /admin/ on the "
