@@ -67,26 +67,23 @@ from inventory.services import acknowledge, create_environment, record_deploymen
 from launchplane.models import ApiClient, IdempotencyKey
 from tests.api.conftest import Caller, make_caller
 from tests.api.support import (
-    BOOTSTRAPS,
-    DEPLOYMENTS,
-    ENVIRONMENTS,
     GIT_REF,
-    OBSERVED_MINUTE,
-    at,
     begin,
     bootstrap_url,
-    cancel_url,
     deployed_env,
-    deployment_body,
-    environment_body,
     next_moment,
-    observations_url,
     own_identity,
     passing_result,
     post,
+    prepare_bootstrap_cancel,
+    prepare_bootstrap_one_shot,
+    prepare_bootstrap_result,
+    prepare_bootstrap_start,
+    prepare_deployment_create,
+    prepare_environment_create,
+    prepare_observation,
     result_body,
     result_url,
-    start_body,
 )
 
 pytestmark = pytest.mark.django_db
@@ -320,43 +317,9 @@ def events_url(operation_id: str) -> str:
     return f"{bootstrap_url(operation_id)}events/"
 
 
-def prepare_environment_create() -> tuple[str, dict[str, Any]]:
+def prepare_environment_create_beside_a_neighbour() -> tuple[str, dict[str, Any]]:
     deployed_env()  # a neighbour, so that there is inventory and history to leave alone
-    return ENVIRONMENTS, environment_body(instance="fresh", required_checks=["health"])
-
-
-def prepare_deployment_create() -> tuple[str, dict[str, Any]]:
-    deployed_env()
-    return DEPLOYMENTS, deployment_body(record_id="dep-2")
-
-
-def prepare_observation() -> tuple[str, dict[str, Any]]:
-    deployed_env()
-    return observations_url(), {
-        "observed_runtime_identity": own_identity(),
-        "source": "prober",
-        "observed_at": at(OBSERVED_MINUTE),
-    }
-
-
-def prepare_bootstrap_start() -> tuple[str, dict[str, Any]]:
-    deployed_env()
-    return BOOTSTRAPS, start_body()
-
-
-def prepare_bootstrap_one_shot() -> tuple[str, dict[str, Any]]:
-    deployed_env()
-    return BOOTSTRAPS, start_body(result=result_body(own_identity()))
-
-
-def prepare_bootstrap_result() -> tuple[str, dict[str, Any]]:
-    operation = begin(deployed_env())
-    return result_url(operation.operation_id), result_body(own_identity())
-
-
-def prepare_bootstrap_cancel() -> tuple[str, dict[str, Any]]:
-    operation = begin(deployed_env())
-    return cancel_url(operation.operation_id), {"reason": "wrong source", "data_mutated": False}
+    return prepare_environment_create()
 
 
 def prepare_bootstrap_events() -> tuple[str, dict[str, Any]]:
@@ -383,7 +346,7 @@ class Endpoint:
 ENDPOINTS = {
     "environments": Endpoint(
         "POST /api/v1/environments/",
-        prepare_environment_create,
+        prepare_environment_create_beside_a_neighbour,
         201,
         {Environment: 1, EnvironmentInventory: 1, InventoryTransition: 0},
         (("cm", "testing"), ("cm", "fresh")),
