@@ -42,20 +42,14 @@ from inventory.models import (
 )
 from inventory.models.inventory import RELATED as INVENTORY_RELATED
 from inventory.rules import CHECKS, IDENTITY_KEYS
+from inventory.selectors import expire_overdue
 from inventory.services import acknowledge, create_environment
-from inventory.signals import expire_overdue_before
 from inventory.templatetags.status_badges import badge_column, field_badge, freshness_badge
 from launchplane.errors import ServiceError
 
 # ---------------------------------------------------------------------------------------------------
 # Reading inventory: overdue work first (rule 9)
 # ---------------------------------------------------------------------------------------------------
-
-
-def announce_read(now: datetime) -> None:
-    """Rule 9: an overdue bootstrap reads ``timed_out`` everywhere at once. Inventory never imports
-    bootstraps, so it sends ``inventory_read`` and the bootstraps app expires what is overdue."""
-    expire_overdue_before(Environment.objects.all(), now)
 
 
 class ReadsInventoryMixin:
@@ -66,13 +60,13 @@ class ReadsInventoryMixin:
     """
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        announce_read(timezone.now())
+        expire_overdue(Environment.objects.all(), timezone.now())  # rule 9
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        announce_read(timezone.now())
+        expire_overdue(Environment.objects.all(), timezone.now())  # rule 9
         return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 

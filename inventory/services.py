@@ -39,7 +39,7 @@ from inventory.rules import (
     observation_is_superseded,
     state_reason,
 )
-from inventory.signals import expire_overdue_before
+from inventory.selectors import expire_overdue
 from launchplane.errors import Conflict, ContradictoryResult, InvalidInput, NotFound
 
 CauseType = InventoryTransition.CauseType
@@ -97,14 +97,6 @@ def get_environment(context: str, instance: str) -> Environment:
             f"No environment {context}/{instance}. Create it first (POST /api/v1/environments/).",
             fields={"context": "unknown environment", "instance": "unknown environment"},
         ) from exc
-
-
-def expire_before_write(environment: Environment, now: datetime) -> None:
-    """Rule 9: overdue operations of the environment expire before anything else is applied to it.
-
-    Sent before the caller takes the lock, so the inventory it then reads already reflects them.
-    """
-    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
 
 
 def lock_inventory(environment: Environment) -> EnvironmentInventory:
@@ -330,7 +322,7 @@ def record_deployment(
                 "observed_runtime_identity": "sent with unverifiable",
             },
         )
-    expire_before_write(environment, now)
+    expire_overdue(environment, now)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory = lock_inventory(environment)
         if record_id and DeploymentRecord.objects.filter(record_id=record_id).exists():
@@ -455,7 +447,7 @@ def record_observation(
         raise InvalidInput("An observation needs a source.", fields={"source": "required"})
     now = now or timezone.now()
     refuse_future("observed_at", observed_at, now)
-    expire_before_write(environment, now)
+    expire_overdue(environment, now)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory = lock_inventory(environment)
         current = inventory.current_deployment
@@ -514,7 +506,7 @@ def acknowledge(environment: Environment, *, user, note: str, now: datetime | No
     note = (note or "").strip()
     if not note:
         raise InvalidInput("An acknowledgement needs a note.", fields={"note": "required"})
-    expire_before_write(environment, now)
+    expire_overdue(environment, now)  # rule 9, committed whatever follows
     with transaction.atomic():
         inventory = lock_inventory(environment)
         inventory.acknowledged_by = user

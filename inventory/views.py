@@ -2,7 +2,7 @@
 
 Server-rendered, no front-end build. Every page needs a staff login; acknowledging also needs
 ``ACKNOWLEDGE_PERMISSION``. The pages read through the same queryset methods and FilterSet as the API
-and the admin, send ``inventory_read`` first so overdue operations read as timed out (rule 9), and
+and the admin, read through ``inventory.selectors``, which expire overdue operations first (rule 9), and
 change nothing except through ``inventory.services``.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,13 +29,14 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
+from inventory import selectors
 from inventory.choices import CHECK_STATUS_COLORS, INVENTORY_EFFECT_COLORS, STATE_COLORS, Freshness, InventoryState
 from inventory.filtersets import EnvironmentInventoryFilterSet
 from inventory.forms import AcknowledgeForm
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
 from inventory.rules import IDENTITY_KEYS
+from inventory.selectors import REVIEW_STATES
 from inventory.services import acknowledge
-from inventory.signals import expire_overdue_before
 from inventory.templatetags.status_badges import field_badge, freshness_badge, render_badge
 from launchplane.errors import ServiceError
 
@@ -43,14 +44,6 @@ from launchplane.errors import ServiceError
 # would let a reviewer acknowledge without any other change right (see the admin, which uses the same).
 ACKNOWLEDGE_PERMISSION = "inventory.acknowledge_environmentinventory"
 
-# The review queue (PRODUCT.md): these states, or stale freshness whatever the state.
-REVIEW_STATES = (
-    InventoryState.PARTIALLY_BOOTSTRAPPED,
-    InventoryState.VERIFICATION_FAILED,
-    InventoryState.UNVERIFIED,
-    InventoryState.STALE_INVENTORY,
-    InventoryState.UNKNOWN,
-)
 
 # The detail page shows this many of the newest transitions and records; the API and the admin have all.
 HISTORY_LIMIT = 200
@@ -335,8 +328,7 @@ def _board_form_choices(filterset: EnvironmentInventoryFilterSet, name: str) -> 
 def board(request: HttpRequest) -> HttpResponse:
     """One row per environment, worst first, with counts per state and filters."""
     now = timezone.now()
-    expire_overdue_before(Environment.objects.all(), now)
-    inventories = EnvironmentInventory.objects.with_related().with_freshness(now)
+    inventories = selectors.board(now)
     filterset = EnvironmentInventoryFilterSet(request.GET, queryset=inventories)
     # A filter value that was not understood is said (400), never silently dropped: nothing is listed.
     invalid = filterset.invalid_filters()
@@ -395,9 +387,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     """The banner, side-by-side evidence, runtime identity, a timeline and the full history."""
     environment = get_object_or_404(Environment, context=context, instance=instance)
     now = timezone.now()
-    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
-    inventory = EnvironmentInventory.objects.with_related().with_freshness(now).get(pk=environment.pk)
-    inventory.environment = environment
+    inventory = selectors.read_model(environment, now)
 
     transitions = list(environment.transitions.order_by("-sequence")[:HISTORY_LIMIT])
     transition_count = environment.transitions.count()
@@ -466,24 +456,13 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     )
 
 
-def review_queryset(now: datetime) -> QuerySet[EnvironmentInventory]:
-    """Environments that need a reviewer: a review state, or stale freshness; oldest first."""
-    return (
-        EnvironmentInventory.objects.with_related()
-        .with_freshness(now)
-        .filter(Q(state__in=REVIEW_STATES) | Q(freshness_value=Freshness.STALE))
-        .order_by("state_changed_at", "pk")
-    )
-
-
 def render_review(
     request: HttpRequest, *, bound: tuple[int, AcknowledgeForm] | None = None, status: int = 200
 ) -> HttpResponse:
     now = timezone.now()
-    expire_overdue_before(Environment.objects.all(), now)
     may_acknowledge = can_acknowledge(request.user)
     items = []
-    for inventory in review_queryset(now):
+    for inventory in selectors.review_queue(now):
         form = None
         if may_acknowledge:
             if bound is not None and bound[0] == inventory.pk:

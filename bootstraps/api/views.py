@@ -24,13 +24,13 @@ from bootstraps.filtersets import BootstrapOperationFilterSet
 from bootstraps.models import BootstrapOperation
 from bootstraps.services import (
     cancel_bootstrap,
-    expire_overdue,
     record_bootstrap_result,
     record_progress,
     run_bootstrap_once,
     start_bootstrap,
 )
-from inventory.api.views import forbid_out_of_scope_filter, in_scope, read_model, scoped_environment
+from inventory import selectors
+from inventory.api.views import forbid_out_of_scope_filter, in_scope, scoped_environment
 from inventory.models import Environment
 from launchplane.api.auth import scope_of
 from launchplane.api.idempotency import idempotent
@@ -71,17 +71,20 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         # Out of scope answers 404, like an unknown operation. Overdue operations expire first (rule 9).
         operation = get_object_or_404(self.get_queryset(), operation_id=self.kwargs["operation_id"])
         if operation.is_active and operation.deadline <= self.now:
-            expire_overdue(self.now, environments=Environment.objects.filter(pk=operation.environment_id))
+            selectors.expire_overdue(operation.environment, self.now)
             operation.refresh_from_db()
         return operation
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         forbid_out_of_scope_filter(request)
-        expire_overdue(self.now, environments=in_scope(Environment.objects.all(), scope_of(request), "context"))
+        selectors.expire_overdue(in_scope(Environment.objects.all(), scope_of(request), "context"), self.now)
         return super().list(request, *args, **kwargs)
 
     def respond(self, operation: BootstrapOperation, code: int) -> Response:
-        operation._environment_read_model = read_model(operation.environment, self.now)  # type: ignore[attr-defined]
+        # The service expired this environment's overdue operations before it wrote.
+        operation._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
+            operation.environment, self.now, expired=True
+        )
         return Response(BootstrapResponseSerializer(operation, context={"now": self.now}).data, status=code)
 
     @extend_schema(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import cast
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -16,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inventory import selectors
 from inventory.api.serializers import (
     DeploymentCreateSerializer,
     DeploymentRecordSerializer,
@@ -32,11 +31,9 @@ from inventory.filtersets import (
     EnvironmentInventoryFilterSet,
     InventoryTransitionFilterSet,
 )
-from inventory.models import DeploymentRecord, Environment, EnvironmentInventory, InventoryTransition
+from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
 from inventory.models.base import SLUG_PATTERN
-from inventory.models.inventory import EnvironmentInventoryQuerySet
 from inventory.services import create_environment, get_environment, record_deployment, record_observation
-from inventory.signals import expire_overdue_before
 from launchplane.api.auth import Scope, require_context, scope_of
 from launchplane.api.idempotency import idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
@@ -47,15 +44,7 @@ SLUG = re.compile(SLUG_PATTERN)
 
 def in_scope(queryset: QuerySet, scope: Scope, context_field: str) -> QuerySet:
     """Only what the caller's contexts cover (lists show only what is in scope)."""
-    if scope.contexts is None:
-        return queryset
-    return queryset.filter(**{f"{context_field}__in": sorted(scope.contexts)})
-
-
-def read_model(environment: Environment, now: datetime) -> EnvironmentInventory:
-    """The environment's inventory as the read model shows it, after expiring what is overdue."""
-    expire_overdue_before(Environment.objects.filter(pk=environment.pk), now)
-    return EnvironmentInventory.objects.with_related().with_freshness(now).get(pk=environment.pk)
+    return selectors.in_contexts(queryset, scope.contexts, context_field)
 
 
 def scoped_environment(request: Request, context: str, instance: str) -> Environment:
@@ -94,21 +83,15 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         super().initial(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet:
-        scope = scope_of(self.request)
-        if self.action == "history":
-            return InventoryTransition.objects.none()
-        queryset = cast(
-            EnvironmentInventoryQuerySet, in_scope(EnvironmentInventory.objects.all(), scope, "environment__context")
-        )
-        return queryset.with_related().with_freshness(self.now).order_by("-environment__created_at", "-pk")
+        if self.action != "list":
+            return EnvironmentInventory.objects.none()
+        return selectors.inventory_list(scope_of(self.request).contexts, self.now)
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "now": getattr(self, "now", None)}
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         forbid_out_of_scope_filter(request)
-        scope = scope_of(request)
-        expire_overdue_before(in_scope(Environment.objects.all(), scope, "context"), self.now)
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -123,13 +106,15 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         require_context(request, body.validated_data["context"])
         environment = create_environment(**body.validated_data, now=self.now)
-        data = EnvironmentSerializer(read_model(environment, self.now), context={"now": self.now}).data
+        inventory = selectors.read_model(environment, self.now, expired=True)  # new: nothing can be overdue
+        data = EnvironmentSerializer(inventory, context={"now": self.now}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Read one environment", responses={200: EnvironmentSerializer, **READ_ERRORS})
     def retrieve(self, request: Request, context: str, instance: str) -> Response:
         environment = scoped_environment(request, context, instance)
-        return Response(EnvironmentSerializer(read_model(environment, self.now), context={"now": self.now}).data)
+        inventory = selectors.read_model(environment, self.now)
+        return Response(EnvironmentSerializer(inventory, context={"now": self.now}).data)
 
     @extend_schema(
         summary="History of an environment's inventory, newest first",
@@ -139,9 +124,9 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], filterset_class=InventoryTransitionFilterSet)
     def history(self, request: Request, context: str, instance: str) -> Response:
         environment = scoped_environment(request, context, instance)
-        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
-        transitions = InventoryTransition.objects.filter(environment=environment).order_by("-sequence")
-        transitions = InventoryTransitionFilterSet(request.query_params, queryset=transitions, request=request)
+        transitions = InventoryTransitionFilterSet(
+            request.query_params, queryset=selectors.history(environment, self.now), request=request
+        )
         if not transitions.is_valid():
             raise ValidationError(transitions.errors)
         page = self.paginate_queryset(transitions.qs)
@@ -159,7 +144,6 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         environment = scoped_environment(request, context, instance)
         body = ObservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
         recorded = record_observation(
             environment,
             identity=identity_input(body),
@@ -169,7 +153,11 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             now=self.now,
         )
         observation = recorded.record
-        observation._environment_read_model = read_model(environment, self.now)  # type: ignore[attr-defined]
+        observation._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
+            environment,
+            self.now,
+            expired=True,  # the service expired this environment before writing
+        )
         return Response(
             ObservationSerializer(observation, context={"now": self.now}).data, status=status.HTTP_201_CREATED
         )
@@ -221,7 +209,6 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body.is_valid(raise_exception=True)
         data = body.validated_data
         environment = scoped_environment(request, data["context"], data["instance"])
-        expire_overdue_before(Environment.objects.filter(pk=environment.pk), self.now)
         recorded = record_deployment(
             environment,
             record_id=data.get("record_id"),
@@ -238,7 +225,11 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             now=self.now,
         )
         record = recorded.record
-        record._environment_read_model = read_model(environment, self.now)  # type: ignore[attr-defined]
+        record._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
+            environment,
+            self.now,
+            expired=True,  # the service expired this environment before writing
+        )
         return Response(
             DeploymentResponseSerializer(record, context={"now": self.now}).data, status=status.HTTP_201_CREATED
         )

@@ -1,0 +1,88 @@
+"""The road a read travels (HackSoft's selectors): every read of inventory comes through here.
+
+Each selector first lets the overdue operations it touches time out (rule 9: an overdue operation reads
+``timed_out`` everywhere at once, without waiting for the sweeper), then returns querysets or read
+models that cost a fixed number of queries. Inventory never imports bootstraps: the expiry is asked
+for with the ``inventory_read`` signal, which ``bootstraps/receivers.py`` answers with the same service
+the sweeper uses. ``expire_overdue`` is the one name for that act; services call it before they write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
+
+from django.db.models import Q, QuerySet
+
+from inventory.choices import Freshness, InventoryState
+from inventory.models import Environment, EnvironmentInventory, InventoryTransition
+from inventory.models.inventory import EnvironmentInventoryQuerySet
+from inventory.signals import inventory_read
+
+# The review queue (PRODUCT.md): these states, or stale freshness whatever the state.
+REVIEW_STATES = (
+    InventoryState.PARTIALLY_BOOTSTRAPPED,
+    InventoryState.VERIFICATION_FAILED,
+    InventoryState.UNVERIFIED,
+    InventoryState.STALE_INVENTORY,
+    InventoryState.UNKNOWN,
+)
+
+
+def expire_overdue(environments: QuerySet[Environment] | Environment, now: datetime) -> None:
+    """Rule 9: let the overdue operations of these environments (or of one) time out first."""
+    if isinstance(environments, Environment):
+        environments = Environment.objects.filter(pk=environments.pk)
+    inventory_read.send(sender=expire_overdue, environments=environments, now=now)
+
+
+def in_contexts(queryset: QuerySet, contexts: Iterable[str] | None, context_field: str) -> QuerySet:
+    """Only the rows of these contexts (``None``: every context)."""
+    if contexts is None:
+        return queryset
+    return queryset.filter(**{f"{context_field}__in": sorted(contexts)})
+
+
+def inventories(now: datetime) -> EnvironmentInventoryQuerySet:
+    """Inventory with everything a row shows and its freshness at ``now`` (no expiry: callers expire)."""
+    return EnvironmentInventory.objects.with_related().with_freshness(now)
+
+
+def read_model(environment: Environment, now: datetime, *, expired: bool = False) -> EnvironmentInventory:
+    """One environment's inventory as the API and the pages show it. ``expired=True`` when the caller
+    has just expired this environment's overdue operations (a write does, under its lock)."""
+    if not expired:
+        expire_overdue(environment, now)
+    inventory = inventories(now).get(pk=environment.pk)
+    inventory.environment = environment
+    return inventory
+
+
+def inventory_list(contexts: Iterable[str] | None, now: datetime) -> EnvironmentInventoryQuerySet:
+    """The API's environment list: newest first, only the given contexts, overdue work expired."""
+    expire_overdue(in_contexts(Environment.objects.all(), contexts, "context"), now)
+    scoped = cast(EnvironmentInventoryQuerySet, in_contexts(inventories(now), contexts, "environment__context"))
+    return scoped.order_by("-environment__created_at", "-pk")
+
+
+def board(now: datetime) -> EnvironmentInventoryQuerySet:
+    """Every environment for the board (the FilterSet narrows it; ``worst_first`` orders it)."""
+    expire_overdue(Environment.objects.all(), now)
+    return inventories(now)
+
+
+def review_queue(now: datetime) -> EnvironmentInventoryQuerySet:
+    """Environments that need a reviewer: a review state, or stale freshness; oldest first."""
+    expire_overdue(Environment.objects.all(), now)
+    return (
+        inventories(now)
+        .filter(Q(state__in=REVIEW_STATES) | Q(freshness_value=Freshness.STALE))
+        .order_by("state_changed_at", "pk")
+    )
+
+
+def history(environment: Environment, now: datetime) -> QuerySet[InventoryTransition]:
+    """An environment's transitions, newest first, after its overdue operations expired."""
+    expire_overdue(environment, now)
+    return InventoryTransition.objects.filter(environment=environment).order_by("-sequence")

@@ -1,0 +1,80 @@
+"""Reads travel one road: each request expires overdue operations exactly once (rule 9), through
+``inventory.selectors.expire_overdue``, whatever it reads or writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from inventory.signals import inventory_read
+from tests.api.support import (
+    BOOTSTRAPS,
+    DEPLOYMENTS,
+    ENVIRONMENTS,
+    begin,
+    deployed_env,
+    deployment_body,
+    environment_url,
+    new_key,
+    post,
+    result_body,
+    result_url,
+    start_body,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def expiries() -> Iterator[list[object]]:
+    sent: list[object] = []
+
+    def count(sender, **kwargs) -> None:
+        sent.append(kwargs["environments"])
+
+    inventory_read.connect(count, dispatch_uid="test-count-expiries")
+    try:
+        yield sent
+    finally:
+        inventory_read.disconnect(dispatch_uid="test-count-expiries")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        ("get", ENVIRONMENTS),
+        ("get", environment_url()),
+        ("get", f"{environment_url()}history/"),
+        ("get", BOOTSTRAPS),
+        ("post", DEPLOYMENTS),
+        ("post", "observations"),
+    ],
+    ids=["list", "read-model", "history", "bootstraps-list", "deployment", "observation"],
+)
+def test_each_request_expires_overdue_operations_once(automation, request_) -> None:
+    deployed_env()
+    method, url = request_
+    with expiries() as sent:
+        if method == "get":
+            response = automation.http.get(url)
+        elif url == "observations":
+            body = {"observed_runtime_identity": None, "source": "prober", "observed_at": "2026-11-30T00:00:00Z"}
+            response = post(automation.http, f"{environment_url()}observations/", body)
+        else:
+            response = post(automation.http, url, deployment_body(record_id="dep-2"))
+    assert response.status_code in (200, 201), response.json()
+    assert len(sent) == 1, sent
+
+
+def test_bootstrap_writes_expire_in_their_service_and_read_back_without_expiring_again(automation) -> None:
+    operation = begin(deployed_env())
+    with expiries() as sent:
+        response = post(automation.http, result_url(operation.operation_id), result_body())
+    assert response.status_code == 200, response.json()
+    assert sent == []  # bootstraps expire through their own service, under the lock, before writing
+    with expiries() as sent:
+        response = post(automation.http, BOOTSTRAPS, start_body(instance="testing"), key=new_key())
+    assert response.status_code == 201, response.json()
+    assert sent == []
