@@ -19,6 +19,7 @@ from inventory.choices import Freshness, InventoryState
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
 from inventory.models.inventory import EnvironmentInventoryQuerySet
 from inventory.signals import inventory_read
+from launchplane.api.auth import restrict
 
 # The review queue (PRODUCT.md): these states, or stale freshness whatever the state.
 REVIEW_STATES = (
@@ -35,13 +36,6 @@ def expire_overdue(environments: QuerySet[Environment] | Environment, now: datet
     if isinstance(environments, Environment):
         environments = Environment.objects.filter(pk=environments.pk)
     inventory_read.send(sender=expire_overdue, environments=environments, now=now)
-
-
-def in_contexts(queryset: QuerySet, contexts: Iterable[str] | None, context_field: str) -> QuerySet:
-    """Only the rows of these contexts (``None``: every context)."""
-    if contexts is None:
-        return queryset
-    return queryset.filter(**{f"{context_field}__in": sorted(contexts)})
 
 
 def inventories(now: datetime) -> EnvironmentInventoryQuerySet:
@@ -61,8 +55,8 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
 
 def inventory_list(contexts: Iterable[str] | None, now: datetime) -> EnvironmentInventoryQuerySet:
     """The API's environment list: newest first, only the given contexts, overdue work expired."""
-    expire_overdue(in_contexts(Environment.objects.all(), contexts, "context"), now)
-    scoped = cast(EnvironmentInventoryQuerySet, in_contexts(inventories(now), contexts, "environment__context"))
+    expire_overdue(restrict(Environment.objects.all(), contexts, "context"), now)
+    scoped = cast(EnvironmentInventoryQuerySet, restrict(inventories(now), contexts, "environment__context"))
     return scoped.order_by("-environment__created_at", "-pk")
 
 

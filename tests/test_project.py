@@ -141,3 +141,26 @@ def test_sqlite_with_debug_off_warns_at_deploy_check(settings) -> None:
         assert [message.id for message in check_production_database(None)] == ["launchplane.W001"]
     with mock.patch.dict(default, ENGINE="django.db.backends.postgresql"):
         assert check_production_database(None) == []
+
+
+def test_every_api_viewset_passes_the_one_scope_gate() -> None:
+    """A new endpoint is scoped by default: every viewset under /api/v1/ is a ScopedViewSet."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from launchplane.api.viewsets import ScopedViewSet
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.callback
+
+    viewsets = {
+        route: callback.cls
+        for route, callback in walk(get_resolver().url_patterns)
+        if route.startswith("api/v1/") and hasattr(callback, "actions")  # a ViewSet's as_view()
+    }
+    assert len(viewsets) >= 8, viewsets
+    unscoped = sorted(route for route, cls in viewsets.items() if not issubclass(cls, ScopedViewSet))
+    assert not unscoped, f"API viewsets outside the scope gate: {unscoped}"

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from bootstraps.models import BootstrapOperation
 from bootstraps.services import BootstrapResult
-from inventory.api.serializers import UNVERIFIABLE_ONLY, EnvironmentSerializer, identity_input, slug_field
+from inventory.api.serializers import UNVERIFIABLE_ONLY, WithEnvironment, identity_input, slug_field
 from inventory.choices import CheckStatus
 from launchplane.api.fields import (
     AwareDateTimeField,
@@ -135,10 +135,8 @@ class BootstrapOperationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BootstrapResponseSerializer(BootstrapOperationSerializer):
+class BootstrapResponseSerializer(WithEnvironment, BootstrapOperationSerializer):
     """An operation and the environment's read model after it was applied."""
-
-    environment = EnvironmentSerializer(source="_environment_read_model")
 
     class Meta(BootstrapOperationSerializer.Meta):
         fields = [*BootstrapOperationSerializer.Meta.fields, "environment"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,9 +29,9 @@ from bootstraps.services import (
     start_bootstrap,
 )
 from inventory import selectors
-from inventory.api.views import forbid_out_of_scope_filter, in_scope, scoped_environment
+from inventory.api.views import InventoryViewSet, named_environment
 from inventory.models import Environment
-from launchplane.api.auth import scope_of
+from launchplane.api.auth import restrict
 from launchplane.api.idempotency import idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
 
@@ -46,7 +45,7 @@ from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, LI
         summary="Read one bootstrap operation", responses={200: BootstrapOperationSerializer, **READ_ERRORS}
     ),
 )
-class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, InventoryViewSet):
     """Data bootstrap operations: start (optionally with the result in one request), result, cancel."""
 
     serializer_class = BootstrapOperationSerializer
@@ -56,16 +55,14 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = BootstrapOperation.objects.none()
 
     def initial(self, request, *args, **kwargs):
-        self.now = timezone.now()
         super().initial(request, *args, **kwargs)
         if "operation_id" in kwargs and request.method == "POST":
             # Expire an overdue operation before the idempotent transaction opens, so that the expiry
             # stays committed even when the write that follows is refused (rule 9).
             self.get_object()
 
-    def get_queryset(self) -> QuerySet:
-        queryset = BootstrapOperation.objects.select_related("environment").order_by("-created_at", "-pk")
-        return in_scope(queryset, scope_of(self.request), "environment__context")
+    def scoped_queryset(self) -> QuerySet:
+        return BootstrapOperation.objects.select_related("environment").order_by("-created_at", "-pk")
 
     def get_object(self) -> BootstrapOperation:
         # Out of scope answers 404, like an unknown operation. Overdue operations expire first (rule 9).
@@ -76,16 +73,14 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return operation
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        forbid_out_of_scope_filter(request)
-        selectors.expire_overdue(in_scope(Environment.objects.all(), scope_of(request), "context"), self.now)
+        selectors.expire_overdue(restrict(Environment.objects.all(), self.scope.contexts, "context"), self.now)
         return super().list(request, *args, **kwargs)
 
     def respond(self, operation: BootstrapOperation, code: int) -> Response:
-        # The service expired this environment's overdue operations before it wrote.
-        operation._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
-            operation.environment, self.now, expired=True
+        return Response(
+            BootstrapResponseSerializer(operation, context=self.answer_context(operation.environment)).data,
+            status=code,
         )
-        return Response(BootstrapResponseSerializer(operation, context={"now": self.now}).data, status=code)
 
     @extend_schema(
         summary="Start a bootstrap (or record a finished one with `result`)",
@@ -98,12 +93,12 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = StartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        environment = scoped_environment(request, data["context"], data["instance"])
+        environment = named_environment(data["context"], data["instance"])
         common = {
             "data_source": data["data_source"],
             "reason": data["reason"],
             "timeout_seconds": data["timeout_seconds"],
-            "actor": scope_of(request).actor,
+            "actor": self.scope.actor,
             "idempotency_key": getattr(request, "idempotency_key", ""),
             "request_fingerprint": getattr(request, "request_fingerprint", ""),
             "now": self.now,
@@ -128,7 +123,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         operation = self.get_object()
         body = ResultSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        operation = record_bootstrap_result(operation, body.to_result(), actor=scope_of(request).actor, now=self.now)
+        operation = record_bootstrap_result(operation, body.to_result(), actor=self.scope.actor, now=self.now)
         return self.respond(operation, status.HTTP_200_OK)
 
     @extend_schema(
@@ -147,7 +142,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             operation,
             reason=body.validated_data["reason"],
             data_mutated=body.validated_data["data_mutated"],
-            actor=scope_of(request).actor,
+            actor=self.scope.actor,
             now=self.now,
         )
         return self.respond(operation, status.HTTP_200_OK)
@@ -164,5 +159,5 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         operation = self.get_object()
         body = EventSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        operation = record_progress(operation, actor=scope_of(request).actor, now=self.now, **body.validated_data)
+        operation = record_progress(operation, actor=self.scope.actor, now=self.now, **body.validated_data)
         return self.respond(operation, status.HTTP_200_OK)

@@ -156,6 +156,17 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         return AcknowledgementSerializer(obj).data if obj.is_acknowledged else None
 
 
+class WithEnvironment(serializers.Serializer):
+    """A record's answer carries the environment's read model afterwards, given explicitly in the
+    serializer's context as ``environment`` (built by the view through ``inventory.selectors``)."""
+
+    environment = serializers.SerializerMethodField()
+
+    @extend_schema_field(EnvironmentSerializer)
+    def get_environment(self, obj: object) -> dict:
+        return EnvironmentSerializer(self.context["environment"], context=self.context).data
+
+
 class EnvironmentCreateSerializer(StrictSerializer):
     context = slug_field()  # type: ignore[assignment]
     instance = slug_field()
@@ -229,10 +240,8 @@ class DeploymentCreateSerializer(StrictSerializer):
     runtime_identity_status = StrictChoiceField(choices=UNVERIFIABLE_ONLY, required=False)
 
 
-class DeploymentResponseSerializer(DeploymentRecordSerializer):
+class DeploymentResponseSerializer(WithEnvironment, DeploymentRecordSerializer):
     """A created deployment, what it did to inventory, and the environment afterwards."""
-
-    environment = EnvironmentSerializer(source="_environment_read_model")
 
     class Meta(DeploymentRecordSerializer.Meta):
         fields = [*DeploymentRecordSerializer.Meta.fields, "environment"]
@@ -262,11 +271,10 @@ class ObservationCreateSerializer(StrictSerializer):
         return attrs
 
 
-class ObservationSerializer(serializers.ModelSerializer):
+class ObservationSerializer(WithEnvironment, serializers.ModelSerializer):
     observation_id = serializers.IntegerField(source="pk")
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
-    environment = EnvironmentSerializer(source="_environment_read_model")
 
     class Meta:
         model = RuntimeObservation

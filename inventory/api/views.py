@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -34,35 +34,30 @@ from inventory.filtersets import (
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
 from inventory.models.base import SLUG_PATTERN
 from inventory.services import create_environment, get_environment, record_deployment, record_observation
-from launchplane.api.auth import Scope, require_context, scope_of
 from launchplane.api.idempotency import idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
+from launchplane.api.viewsets import ScopedViewSet
 from launchplane.errors import NotFound
 
 SLUG = re.compile(SLUG_PATTERN)
 
 
-def in_scope(queryset: QuerySet, scope: Scope, context_field: str) -> QuerySet:
-    """Only what the caller's contexts cover (lists show only what is in scope)."""
-    return selectors.in_contexts(queryset, scope.contexts, context_field)
-
-
-def scoped_environment(request: Request, context: str, instance: str) -> Environment:
-    """The environment a URL or body names: 403 outside the caller's scope, 404 when unknown."""
+def named_environment(context: str, instance: str) -> Environment:
+    """The environment a URL or body names (its scope was checked by the gate): 404 when unknown."""
     if not all(SLUG.match(part) and len(part) <= 63 for part in (context, instance)):
         raise NotFound(
             f"No environment {context[:63]!r}/{instance[:63]!r}: contexts and instances are lowercase slugs."
         )
-    require_context(request, context)
     return get_environment(context, instance)
 
 
-def forbid_out_of_scope_filter(request: Request) -> None:
-    """A list filtered by a context outside the caller's scope names that context: 403. An empty value
-    (``?context=``) is no filter, as on every list."""
-    for context in request.query_params.getlist("context"):
-        if SLUG.match(context):  # empty is no filter; a malformed one is the filter's 400
-            require_context(request, context)
+class InventoryViewSet(ScopedViewSet):
+    """A scoped viewset whose writes answer with the environment's read model afterwards."""
+
+    def answer_context(self, environment: Environment) -> dict[str, Any]:
+        """The serializer context for a write's answer: ``now`` and the read model after the write
+        (its service expired the environment's overdue operations before writing: read it as is)."""
+        return {"now": self.now, "environment": selectors.read_model(environment, self.now, expired=True)}
 
 
 @extend_schema_view(
@@ -71,28 +66,19 @@ def forbid_out_of_scope_filter(request: Request) -> None:
         responses={200: EnvironmentSerializer(many=True), **LIST_ERRORS},
     ),
 )
-class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
     """Environments and their read model; the only way an environment comes to exist is creating it."""
 
     serializer_class = EnvironmentSerializer
     filterset_class = EnvironmentInventoryFilterSet
     queryset = EnvironmentInventory.objects.none()
 
-    def initial(self, request, *args, **kwargs):
-        self.now = timezone.now()
-        super().initial(request, *args, **kwargs)
+    context_field = "environment__context"
 
     def get_queryset(self) -> QuerySet:
-        if self.action != "list":
+        if self.action != "list" or not hasattr(self, "scope"):
             return EnvironmentInventory.objects.none()
-        return selectors.inventory_list(scope_of(self.request).contexts, self.now)
-
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "now": getattr(self, "now", None)}
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        forbid_out_of_scope_filter(request)
-        return super().list(request, *args, **kwargs)
+        return selectors.inventory_list(self.scope.contexts, self.now)  # scoped by the selector
 
     @extend_schema(
         summary="Create an environment",
@@ -104,7 +90,6 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         body = EnvironmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        require_context(request, body.validated_data["context"])
         environment = create_environment(**body.validated_data, now=self.now)
         inventory = selectors.read_model(environment, self.now, expired=True)  # new: nothing can be overdue
         data = EnvironmentSerializer(inventory, context={"now": self.now}).data
@@ -112,7 +97,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="Read one environment", responses={200: EnvironmentSerializer, **READ_ERRORS})
     def retrieve(self, request: Request, context: str, instance: str) -> Response:
-        environment = scoped_environment(request, context, instance)
+        environment = named_environment(context, instance)
         inventory = selectors.read_model(environment, self.now)
         return Response(EnvironmentSerializer(inventory, context={"now": self.now}).data)
 
@@ -123,7 +108,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], filterset_class=InventoryTransitionFilterSet)
     def history(self, request: Request, context: str, instance: str) -> Response:
-        environment = scoped_environment(request, context, instance)
+        environment = named_environment(context, instance)
         transitions = InventoryTransitionFilterSet(
             request.query_params, queryset=selectors.history(environment, self.now), request=request
         )
@@ -141,7 +126,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     @idempotent()
     def observations(self, request: Request, context: str, instance: str) -> Response:
-        environment = scoped_environment(request, context, instance)
+        environment = named_environment(context, instance)
         body = ObservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         recorded = record_observation(
@@ -149,17 +134,12 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             identity=identity_input(body),
             source=body.validated_data["source"],
             observed_at=body.validated_data["observed_at"],
-            actor=scope_of(request).actor,
+            actor=self.scope.actor,
             now=self.now,
         )
-        observation = recorded.record
-        observation._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
-            environment,
-            self.now,
-            expired=True,  # the service expired this environment before writing
-        )
         return Response(
-            ObservationSerializer(observation, context={"now": self.now}).data, status=status.HTTP_201_CREATED
+            ObservationSerializer(recorded.record, context=self.answer_context(environment)).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -172,7 +152,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         summary="Read one deployment record", responses={200: DeploymentRecordSerializer, **READ_ERRORS}
     ),
 )
-class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, InventoryViewSet):
     """Artifact deployment records. Created by automation, never changed."""
 
     serializer_class = DeploymentRecordSerializer
@@ -181,17 +161,8 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_value_regex = r"[A-Za-z0-9._:-]{1,128}"
     queryset = DeploymentRecord.objects.none()
 
-    def initial(self, request, *args, **kwargs):
-        self.now = timezone.now()
-        super().initial(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet:
-        queryset = DeploymentRecord.objects.select_related("environment").order_by("-created_at", "-pk")
-        return in_scope(queryset, scope_of(self.request), "environment__context")
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        forbid_out_of_scope_filter(request)
-        return super().list(request, *args, **kwargs)
+    def scoped_queryset(self) -> QuerySet:
+        return DeploymentRecord.objects.select_related("environment").order_by("-created_at", "-pk")
 
     def get_object(self) -> DeploymentRecord:
         # Out of scope answers 404, like an unknown record.
@@ -208,7 +179,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body = DeploymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        environment = scoped_environment(request, data["context"], data["instance"])
+        environment = named_environment(data["context"], data["instance"])
         recorded = record_deployment(
             environment,
             record_id=data.get("record_id"),
@@ -221,15 +192,10 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             started_at=data["started_at"],
             finished_at=data["finished_at"],
             identity=identity_input(body),
-            actor=scope_of(request).actor,
+            actor=self.scope.actor,
             now=self.now,
         )
-        record = recorded.record
-        record._environment_read_model = selectors.read_model(  # type: ignore[attr-defined]
-            environment,
-            self.now,
-            expired=True,  # the service expired this environment before writing
-        )
         return Response(
-            DeploymentResponseSerializer(record, context={"now": self.now}).data, status=status.HTTP_201_CREATED
+            DeploymentResponseSerializer(recorded.record, context=self.answer_context(environment)).data,
+            status=status.HTTP_201_CREATED,
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
@@ -81,6 +83,13 @@ class IsClientOrStaff(permissions.BasePermission):
             return True
         self.message = "This client may only read."
         return not scope_of(request).read_only
+
+
+def restrict(queryset: QuerySet, contexts: Iterable[str] | None, context_field: str) -> QuerySet:
+    """Only the rows of these contexts (``None``: every context): how a scope narrows a queryset."""
+    if contexts is None:
+        return queryset
+    return queryset.filter(**{f"{context_field}__in": sorted(contexts)})
 
 
 def require_context(request, context: str) -> None:

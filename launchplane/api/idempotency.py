@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from launchplane.api.auth import require_context, scope_of
+from launchplane.api.auth import scope_of
 from launchplane.api.errors import error_body
-from launchplane.models import CONTEXT_SLUG, IdempotencyKey
+from launchplane.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -65,23 +65,12 @@ def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(owner=owner, key=key).first()
 
 
-def forbid_out_of_scope_body(request) -> None:
-    """A body naming a context outside the caller's scope answers 403 before anything else is said
-    about it (a missing key, an invalid field)."""
-    data = request.data
-    context = data.get("context") if isinstance(data, dict) else None
-    # A malformed or over-long one is the serializer's 400, not a 403.
-    if isinstance(context, str) and len(context) <= 63 and CONTEXT_SLUG.match(context):
-        require_context(request, context)
-
-
 def idempotent(*, required: bool = False) -> Callable:
     """Decorate a viewset method that handles a POST."""
 
     def decorator(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def wrapper(view, request, *args, **kwargs):
-            forbid_out_of_scope_body(request)
             key = request.headers.get(HEADER, "").strip()
             if not key:
                 if required:
