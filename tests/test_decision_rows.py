@@ -9,7 +9,8 @@ import itertools
 import pytest
 
 import bootstraps.rules as bootstrap_rules
-import inventory.rules as inventory_rules
+import inventory.rules.deployments as deployment_rules
+import inventory.rules.observations as observation_rules
 from inventory.rules import Row
 from tests.bootstraps.test_rules import all_cases as result_cases
 from tests.inventory.test_rules import deployment_cases, observation_cases
@@ -36,20 +37,20 @@ def sample(cases, step: int):
     return list(itertools.islice(cases, 0, None, step))
 
 
-@pytest.mark.parametrize("at", range(len(inventory_rules.DEPLOYMENT_ROWS) + 1))
+@pytest.mark.parametrize("at", range(len(deployment_rules.DEPLOYMENT_ROWS) + 1))
 def test_a_no_op_row_anywhere_in_the_deployment_table_changes_no_outcome(monkeypatch, at) -> None:
     cases = sample(deployment_cases(), 7)
-    monkeypatch.setattr(inventory_rules, "DEPLOYMENT_ROWS", with_noop_row(inventory_rules.DEPLOYMENT_ROWS, at))
+    monkeypatch.setattr(deployment_rules, "DEPLOYMENT_ROWS", with_noop_row(deployment_rules.DEPLOYMENT_ROWS, at))
     for case in cases:
-        assert without_index(inventory_rules.decide_deployment(case.facts)) == without_index(case.outcome), case
+        assert without_index(deployment_rules.decide_deployment(case.facts)) == without_index(case.outcome), case
 
 
-@pytest.mark.parametrize("at", range(len(inventory_rules.OBSERVATION_ROWS) + 1))
+@pytest.mark.parametrize("at", range(len(observation_rules.OBSERVATION_ROWS) + 1))
 def test_a_no_op_row_anywhere_in_the_observation_table_changes_no_outcome(monkeypatch, at) -> None:
     cases = observation_cases()
-    monkeypatch.setattr(inventory_rules, "OBSERVATION_ROWS", with_noop_row(inventory_rules.OBSERVATION_ROWS, at))
+    monkeypatch.setattr(observation_rules, "OBSERVATION_ROWS", with_noop_row(observation_rules.OBSERVATION_ROWS, at))
     for facts, outcome in cases:
-        assert without_index(inventory_rules.decide_observation(facts)) == without_index(outcome), facts
+        assert without_index(observation_rules.decide_observation(facts)) == without_index(outcome), facts
 
 
 @pytest.mark.parametrize("at", range(len(bootstrap_rules.RESULT_ROWS) + 1))
