@@ -1,0 +1,99 @@
+"""Creating environments (the only way one comes to exist) and reviewers' acknowledgements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.choices import InventoryEffect
+from inventory.models import (
+    Environment,
+    EnvironmentInventory,
+    InventoryTransition,
+)
+from inventory.rules import (
+    CHECKS,
+)
+from inventory.selectors import expire_overdue
+from inventory.services.transitions import Cause, apply_transition, lock_inventory, validation_fields
+from launchplane.errors import Conflict, InvalidInput, NotFound
+
+CauseType = InventoryTransition.CauseType
+
+
+def create_environment(
+    *,
+    context: str,
+    instance: str,
+    base_url: str = "",
+    required_checks: Sequence[str] | None = None,
+    requires_runtime_identity: bool = True,
+    verification_ttl_seconds: int = 86400,
+    now: datetime | None = None,
+) -> Environment:
+    """Create an environment and its inventory pointer together. A duplicate raises ``Conflict``."""
+    environment = Environment(
+        context=context,
+        instance=instance,
+        base_url=base_url,
+        required_checks=list(CHECKS if required_checks is None else required_checks),
+        requires_runtime_identity=requires_runtime_identity,
+        verification_ttl_seconds=verification_ttl_seconds,
+    )
+    try:
+        environment.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput("The environment is not valid.", fields=validation_fields(exc)) from exc
+    try:
+        with transaction.atomic():
+            environment.save()
+            EnvironmentInventory.objects.create(environment=environment, state_changed_at=now or timezone.now())
+    except IntegrityError as exc:
+        raise Conflict(
+            f"Environment {context}/{instance} already exists.", fields={"instance": "already exists"}
+        ) from exc
+    return environment
+
+
+def get_environment(context: str, instance: str) -> Environment:
+    try:
+        return Environment.objects.get(context=context, instance=instance)
+    except Environment.DoesNotExist as exc:
+        raise NotFound(
+            f"No environment {context}/{instance}. Create it first (POST /api/v1/environments/).",
+            fields={"context": "unknown environment", "instance": "unknown environment"},
+        ) from exc
+
+
+# ---------------------------------------------------------------------------------------------------
+# Review
+# ---------------------------------------------------------------------------------------------------
+
+
+def acknowledge(environment: Environment, *, user, note: str, now: datetime | None = None) -> InventoryTransition:
+    """A reviewer has seen the environment's state. Never changes state; the next change clears it."""
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("An acknowledgement needs a note.", fields={"note": "required"})
+    expire_overdue(environment, now)  # rule 9, committed whatever follows
+    with transaction.atomic():
+        inventory = lock_inventory(environment)
+        inventory.acknowledged_by = user
+        inventory.acknowledged_at = now
+        inventory.acknowledgement_note = note
+        actor = user.get_username()
+        return apply_transition(
+            inventory,
+            deployment_state=inventory.deployment_state,
+            data_state=inventory.data_state,
+            effect=InventoryEffect.RETAINED,
+            cause=Cause(CauseType.REVIEW, f"review:{actor}", actor, now, now),
+            reason=f"Acknowledged by {actor}: {note}",
+            changed_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"],
+            recompose_reason=False,
+        )

@@ -1,0 +1,209 @@
+"""What every service shares: the row lock, the server sequence, the observed identity, and
+``apply_transition`` — the only writer of state fields, which appends exactly one transition (rule 11)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.choices import CheckStatus, RuntimeIdentityStatus
+from inventory.models import (
+    DeploymentRecord,
+    Environment,
+    EnvironmentInventory,
+    InventoryTransition,
+)
+from inventory.rules import (
+    IdentityComparison,
+    IdentityInput,
+    combine,
+    state_reason,
+)
+from launchplane.errors import Conflict, InvalidInput
+
+CauseType = InventoryTransition.CauseType
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    if hasattr(exc, "error_dict"):
+        return {name: " ".join(m for e in errors for m in e.messages) for name, errors in exc.error_dict.items()}
+    return {"__all__": " ".join(exc.messages)}
+
+
+def lock_inventory(environment: Environment) -> EnvironmentInventory:
+    """Lock and return the environment's inventory row; call inside ``transaction.atomic()``.
+
+    The row lock serialises every record for one environment (rule 12), so each service reads the
+    pointers it decides on and writes them back without another writer in between.
+    """
+    inventory, _created = EnvironmentInventory.objects.select_for_update().get_or_create(
+        environment=environment, defaults={"state_changed_at": timezone.now()}
+    )
+    inventory.environment = environment
+    return inventory
+
+
+def next_sequence(inventory: EnvironmentInventory) -> int:
+    """The next number in the environment's server order. The caller saves ``last_sequence``."""
+    inventory.last_sequence += 1
+    return inventory.last_sequence
+
+
+def note_identity(
+    inventory: EnvironmentInventory, identity: IdentityInput, comparison: IdentityComparison, at: datetime
+) -> list[str]:
+    """Copy what a record observed of the runtime into inventory. Returns the fields it changed."""
+    if not identity.carries_identity:
+        return []
+    inventory.observed_runtime_identity = identity.value if identity.sent else None
+    inventory.runtime_identity_status = comparison.status
+    inventory.runtime_identity_mismatches = list(comparison.mismatches)
+    inventory.observed_at = at
+    return ["observed_runtime_identity", "runtime_identity_status", "runtime_identity_mismatches", "observed_at"]
+
+
+def forget_identity_comparison(inventory: EnvironmentInventory) -> list[str]:
+    """The current deployment moved without a fresh identity: the old comparison no longer applies.
+
+    The last observed identity stays visible; its status goes back to ``unchecked``.
+    """
+    inventory.runtime_identity_status = RuntimeIdentityStatus.UNCHECKED
+    inventory.runtime_identity_mismatches = []
+    return ["runtime_identity_status", "runtime_identity_mismatches"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What a transition is attributed to: ``occurred_at`` is when it happened (a client's finish, a
+    deadline: evidence), ``recorded_at`` when Launchplane recorded it (server time: what "since" and
+    ``state_changed_at`` show, rule 14)."""
+
+    type: str
+    id: str
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    # occurred_at comes from our own clock (a deadline), so it is also when the state changed, however
+    # late a request or the sweeper noticed it.
+    server_clock: bool = False
+
+    @property
+    def state_changed_at(self) -> datetime:
+        return self.occurred_at if self.server_clock else self.recorded_at
+
+
+def apply_transition(
+    inventory: EnvironmentInventory,
+    *,
+    deployment_state: str,
+    data_state: str,
+    effect: str,
+    cause: Cause,
+    reason: str,
+    deployment_detail: str | None = None,
+    data_detail: str | None = None,
+    notes: Sequence[str] = (),
+    changed_fields: Sequence[str] = (),
+    recompose_reason: bool = True,
+) -> InventoryTransition:
+    """Set both sides, recompose ``state`` and ``state_reason``, save, and append the transition.
+
+    ``None`` details keep the side's current detail. An acknowledgement is cleared whenever either side
+    changes: it answered the state as it was.
+    """
+    from_state, from_deployment, from_data = inventory.state, inventory.deployment_state, inventory.data_state
+    inventory.deployment_state = deployment_state
+    inventory.data_state = data_state
+    inventory.state = combine(deployment_state, data_state)
+    if deployment_detail is not None:
+        inventory.deployment_detail = deployment_detail[:500]
+    if data_detail is not None:
+        inventory.data_detail = data_detail[:500]
+    if recompose_reason:
+        inventory.state_reason = state_reason(
+            deployment_state,
+            data_state,
+            deployment_detail=inventory.deployment_detail,
+            data_detail=inventory.data_detail,
+            notes=notes,
+        )
+    fields = {
+        "deployment_state",
+        "data_state",
+        "state",
+        "state_reason",
+        "deployment_detail",
+        "data_detail",
+        "last_sequence",
+        "updated_at",
+        *changed_fields,
+    }
+    if (from_deployment, from_data) != (deployment_state, data_state):
+        inventory.state_changed_at = cause.state_changed_at
+        inventory.acknowledged_by = None
+        inventory.acknowledged_at = None
+        inventory.acknowledgement_note = ""
+        fields |= {"state_changed_at", "acknowledged_by", "acknowledged_at", "acknowledgement_note"}
+    sequence = next_sequence(inventory)
+    inventory.save(update_fields=sorted(fields))
+    return InventoryTransition.objects.create(
+        environment=inventory.environment,
+        sequence=sequence,
+        from_state=from_state,
+        to_state=inventory.state,
+        from_deployment_state=from_deployment,
+        from_data_state=from_data,
+        deployment_state=deployment_state,
+        data_state=data_state,
+        effect=effect,
+        cause_type=cause.type,
+        cause_id=cause.id,
+        reason=reason,
+        actor=cause.actor,
+        occurred_at=cause.occurred_at,
+        recorded_at=cause.recorded_at,
+    )
+
+
+def refuse_future(field: str, moment: datetime, now: datetime) -> None:
+    """Client timestamps are evidence, never order (rule 4) — but one from the future would hold its
+    place over every honest record until the clock caught up, so it is refused, allowing for skew."""
+    skew = timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
+    if moment > now + skew:
+        raise InvalidInput(
+            f"{field} is in the future ({moment:%Y-%m-%d %H:%M:%S} UTC; server time {now:%Y-%m-%d %H:%M:%S} UTC). "
+            "Check the reporting machine's clock.",
+            fields={field: "in the future"},
+        )
+
+
+RECORD_ID_TAKEN = "That record_id is already used; choose another or leave it out to have one assigned."
+
+
+def save_new_record(record: DeploymentRecord) -> None:
+    """Insert a deployment record. A record_id taken meanwhile by a writer on another environment (whose
+    lock we do not hold) is a 409 like any other reuse, not a 500."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError as exc:
+        raise Conflict(RECORD_ID_TAKEN, fields={"record_id": "already used"}) from exc
+
+
+def verified_at(evidence_time: datetime, now: datetime) -> datetime:
+    """When last known good was verified: the record's own time, never later than we heard of it."""
+    return min(evidence_time, now)
+
+
+def check_status(name: str, value: str) -> str:
+    if value not in CheckStatus.values:
+        raise InvalidInput(
+            f"{name} must be one of {', '.join(CheckStatus.values)}.", fields={name: f"not a check status: {value!r}"}
+        )
+    return value
