@@ -164,3 +164,14 @@ def test_every_api_viewset_passes_the_one_scope_gate() -> None:
     assert len(viewsets) >= 8, viewsets
     unscoped = sorted(route for route, cls in viewsets.items() if not issubclass(cls, ScopedViewSet))
     assert not unscoped, f"API viewsets outside the scope gate: {unscoped}"
+
+
+def test_no_app_module_grows_past_400_lines() -> None:
+    """Split a module into a package before it passes ~400 lines (STYLE.md); migrations are generated."""
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for app in ("launchplane", "inventory", "bootstraps")
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > 400
+    }
+    assert not too_long, too_long

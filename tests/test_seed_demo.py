@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bootstraps.management.commands.seed_demo import DEMOS, Deploy, Start, seed_environment
+from bootstraps.demo.scenarios import DEMOS, seed_environment
+from bootstraps.demo.steps import Deploy, Start
 from bootstraps.models import BootstrapOperation
 from inventory.choices import Freshness, InventoryState
 from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
