@@ -14,8 +14,8 @@ from launchplane.filters import (
 
 
 class BootstrapOperationFilterSet(FilterSet):
-    context = IdentifierFilter(field_name="environment__context")
-    instance = IdentifierFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context", max_length=63)
+    instance = IdentifierFilter(field_name="environment__instance", max_length=63)
     status = MultipleChoiceFilter(choices=BootstrapOperation.Status.choices)
     readiness_status = MultipleChoiceFilter(choices=BootstrapOperation.Readiness.choices)
     bootstrap_run_status = django_filters.ChoiceFilter(choices=BootstrapOperation.RunStatus.choices)

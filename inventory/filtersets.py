@@ -10,8 +10,8 @@ from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, IdentifierF
 class EnvironmentInventoryFilterSet(FilterSet):
     """Needs a queryset annotated by ``with_freshness(now)`` for the ``freshness`` filter."""
 
-    context = IdentifierFilter(field_name="environment__context")
-    instance = IdentifierFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context", max_length=63)
+    instance = IdentifierFilter(field_name="environment__instance", max_length=63)
     state = MultipleChoiceFilter(choices=InventoryState.choices)
     deployment_state = MultipleChoiceFilter(choices=DeploymentState.choices)
     data_state = MultipleChoiceFilter(choices=DataState.choices)
@@ -23,13 +23,13 @@ class EnvironmentInventoryFilterSet(FilterSet):
 
 
 class DeploymentRecordFilterSet(FilterSet):
-    context = IdentifierFilter(field_name="environment__context")
-    instance = IdentifierFilter(field_name="environment__instance")
+    context = IdentifierFilter(field_name="environment__context", max_length=63)
+    instance = IdentifierFilter(field_name="environment__instance", max_length=63)
     deploy_status = django_filters.ChoiceFilter(choices=DeploymentRecord.DeployStatus.choices)
     post_deploy_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     health_status = django_filters.ChoiceFilter(choices=CheckStatus.choices)
     inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
-    artifact_id = IdentifierFilter()
+    artifact_id = IdentifierFilter(max_length=512)
     finished_after = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
     finished_before = BoundedIsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bootstraps.models import BootstrapOperation
 from bootstraps.services.deadlines import (
+    MAX_TIMEOUT_SECONDS,
     end_without_result,
     expire_locked,
     expire_overdue,
@@ -27,8 +28,6 @@ from launchplane.errors import BootstrapActive, InvalidInput, OperationFinished
 
 Status = BootstrapOperation.Status
 CauseType = InventoryTransition.CauseType
-# The API accepts 1-86400 seconds (PRODUCT.md); operators and the demo seed may set longer deadlines.
-MAX_TIMEOUT_SECONDS = 31 * 86400
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -146,7 +145,9 @@ def cancel_bootstrap(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A cancel needs a reason.", fields={"reason": "required"})
-    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
+    expire_overdue(
+        now, environment=operation.environment
+    )  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory, operation = lock_operation(operation, now)
         if not operation.is_active:
@@ -194,7 +195,9 @@ def record_progress(
         raise InvalidInput(
             "extend_deadline_seconds is out of range.", fields={"extend_deadline_seconds": "out of range"}
         )
-    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
+    expire_overdue(
+        now, environment=operation.environment
+    )  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         _inventory, operation = lock_operation(operation, now)
         if not operation.is_active:

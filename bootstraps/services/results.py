@@ -38,8 +38,6 @@ from launchplane.errors import ContradictoryResult, InvalidInput, NotFound, Oper
 
 Status = BootstrapOperation.Status
 CauseType = InventoryTransition.CauseType
-# The API accepts 1-86400 seconds (PRODUCT.md); operators and the demo seed may set longer deadlines.
-MAX_TIMEOUT_SECONDS = 31 * 86400
 
 
 @dataclass(frozen=True)
@@ -104,8 +102,8 @@ class BootstrapResult:
 def refuse_finish_before_start(
     finished_at: datetime | None, started_at: datetime, *, field: str, server_start: bool = True
 ) -> None:
-    """Rule 13: a result never finishes before its operation started. A start the server stamped (the
-    arrival) is compared allowing for the client's clock skew; a start the client sent is exact."""
+    """Rule 13: a result never finishes before its operation started. A one-shot's start that is the
+    arrival allows for the driver's clock skew (the start then becomes the finish); otherwise exact."""
     allowance = timedelta(seconds=settings.CLOCK_SKEW_SECONDS if server_start else 0)
     if finished_at is not None and finished_at < started_at - allowance:
         raise InvalidInput(
@@ -226,15 +224,18 @@ def record_bootstrap_result(
     """Apply a bootstrap's result (rule 7). Late results for timed-out operations are accepted."""
     now = now or timezone.now()
     result.validate(now=now)
-    expire_overdue(now, environment=operation.environment)  # rule 9, committed whatever follows
+    expire_overdue(
+        now, environment=operation.environment
+    )  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory, operation = lock_operation(operation, now)
-        refuse_finish_before_start(result.finished_at, operation.started_at, field="finished_at")
         if operation.status in (Status.FINISHED, Status.CANCELLED):
             raise OperationFinished(
                 f"Bootstrap {operation.operation_id} is already {operation.status}; its result cannot change.",
                 fields={"operation_id": operation.status},
             )
+        # The operation's start is the server's and cannot move: a finish before it is refused (rule 13).
+        refuse_finish_before_start(result.finished_at, operation.started_at, field="finished_at", server_start=False)
         refuse_unmutating(operation, result.data_mutated)
         if operation.data_mutated is True and result.data_mutated is None:
             # The driver does not know; we do (a progress event said so). Not knowing cannot erase it.

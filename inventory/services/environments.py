@@ -80,7 +80,7 @@ def acknowledge(environment: Environment, *, user, note: str, now: datetime | No
     note = (note or "").strip()
     if not note:
         raise InvalidInput("An acknowledgement needs a note.", fields={"note": "required"})
-    expire_overdue(environment, now)  # rule 9, committed whatever follows
+    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory = lock_inventory(environment)
         inventory.acknowledged_by = user

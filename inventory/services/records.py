@@ -98,7 +98,7 @@ def record_deployment(
                 "observed_runtime_identity": "sent with unverifiable",
             },
         )
-    expire_overdue(environment, now)  # rule 9, committed whatever follows
+    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory = lock_inventory(environment)
         if record_id and DeploymentRecord.objects.filter(record_id=record_id).exists():
@@ -223,7 +223,7 @@ def record_observation(
         raise InvalidInput("An observation needs a source.", fields={"source": "required"})
     now = now or timezone.now()
     refuse_future("observed_at", observed_at, now)
-    expire_overdue(environment, now)  # rule 9, committed whatever follows
+    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory = lock_inventory(environment)
         current = inventory.current_deployment

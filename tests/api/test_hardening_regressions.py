@@ -591,3 +591,34 @@ def test_a_chunked_body_without_a_length_answers_411_instead_of_reading_as_empty
     response = ApiBodyLimitMiddleware(lambda request: None)(request)
     assert response.status_code == 411
     assert json.loads(response.content)["error"]["code"] == "length_required"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Found by a fresh review of the session's commits
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_two_step_result_finished_before_its_operation_started_is_refused_even_within_the_skew(automation) -> None:
+    operation = begin(deployed_env())
+    early = iso(operation.started_at - timedelta(seconds=120))
+    before = row_counts()
+
+    response = post(automation.http, result_url(operation.operation_id), result_body(finished_at=early), key=new_key())
+
+    assert "finished_at" in error_of(response, 400, "validation_error")["fields"]
+    assert row_counts() == before
+
+
+def test_a_result_for_a_finished_operation_answers_409_whatever_its_finish_says(automation) -> None:
+    operation = begin(deployed_env())
+    assert post(automation.http, result_url(operation.operation_id), result_body()).status_code == 200
+    early = iso(operation.started_at - timedelta(seconds=600))
+    response = post(automation.http, result_url(operation.operation_id), result_body(finished_at=early))
+    error_of(response, 409, "operation_finished")
+
+
+@pytest.mark.parametrize("base", [ENVIRONMENTS, DEPLOYMENTS, BOOTSTRAPS])
+def test_an_over_long_context_filter_answers_400_not_an_empty_list(automation, base) -> None:
+    deployed_env()
+    response = automation.http.get(f"{base}?context={'a' * 64}")
+    assert "context" in error_of(response, 400, "validation_error")["fields"]
