@@ -259,9 +259,7 @@ class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: BootstrapOperation) -> SafeString:
-        return identity_table(
-            obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
-        )
+        return identity_table(obj)
 
     data_state_before_badge = badge_column("data_state_before", "data state before", sortable=False)
 

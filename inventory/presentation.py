@@ -7,6 +7,7 @@ phrased once wherever it appears.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -123,6 +124,33 @@ def identity_rows(expected: Any, observed: Any, mismatches: Iterable[str]) -> li
         )
         for key in keys
     ]
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """What ``templates/includes/identity_table.html`` shows, for the environment page and the admin."""
+
+    rows: list[IdentityRow]
+    status: str
+    observed_is_object: bool
+    observed_json: str
+    caption: str
+
+
+def identity_view(
+    record: Any, caption: str = "Expected (what this record was compared with) and observed (what the runtime reported)"
+) -> IdentityView:
+    """Expected vs observed identity of anything that carries them (inventory, a deployment, an
+    observation, a bootstrap): ``expected_runtime_identity``, ``observed_runtime_identity``,
+    ``runtime_identity_mismatches`` and ``runtime_identity_status``."""
+    observed = record.observed_runtime_identity
+    return IdentityView(
+        rows=identity_rows(record.expected_runtime_identity, observed, record.runtime_identity_mismatches),
+        status=record.runtime_identity_status,
+        observed_is_object=isinstance(observed, Mapping),
+        observed_json=json.dumps(observed, indent=2, sort_keys=True),
+        caption=caption,
+    )
 
 
 def data_mutated_words(value: bool | None) -> str:

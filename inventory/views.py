@@ -8,7 +8,6 @@ change nothing except through ``inventory.services``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
@@ -33,7 +32,7 @@ from inventory.presentation import (
     banner_sentence,
     data_mutated_words,
     history_rows,
-    identity_rows,
+    identity_view,
     last_known_good_phrase,
     timeline,
     ttl_words,
@@ -200,13 +199,9 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
             "bootstrap_checks": checks,
             "bootstrap_data_mutated": data_mutated_words(bootstrap.data_mutated) if bootstrap else "",
             "evidence": evidence,
-            "identity_rows": identity_rows(
-                inventory.expected_runtime_identity,
-                inventory.observed_runtime_identity,
-                inventory.runtime_identity_mismatches,
+            "identity": identity_view(
+                inventory, "Expected (the current deployment) and observed (what the runtime last reported)"
             ),
-            "observed_is_object": isinstance(inventory.observed_runtime_identity, Mapping),
-            "observed_json": json.dumps(inventory.observed_runtime_identity, indent=2, sort_keys=True),
             "timeline": timeline(transitions, deployments, bootstraps, observations),
             "history": history_rows(transitions),
             "transition_count": transition_count,

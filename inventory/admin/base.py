@@ -4,17 +4,17 @@ evidence base admin, links, JSON and identity display, and the list filters."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from inventory.choices import (
     Freshness,
@@ -23,7 +23,7 @@ from inventory.choices import (
 from inventory.models import (
     Environment,
 )
-from inventory.rules import IDENTITY_KEYS
+from inventory.presentation import identity_view
 from inventory.selectors import expire_overdue
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,39 +100,10 @@ def pretty_json(value: object) -> SafeString | str:
     return format_html('<pre class="lp-json">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
 
 
-def identity_table(expected: Mapping[str, Any] | None, observed: object, mismatches: Iterable[str]) -> SafeString:
-    """Expected and observed runtime identity side by side, the differing keys highlighted (rule 5)."""
-    if observed is not None and not isinstance(observed, Mapping):
-        return format_html(
-            "<p>The runtime reported something other than a JSON object:</p>{}", pretty_json(observed) or ""
-        )
-    expected = expected or {}
-    observed = observed or {}
-    differing = set(mismatches)
-    extra_keys = sorted(key for key in observed if key not in IDENTITY_KEYS)
-
-    def cell(mapping: Mapping[str, Any], key: str) -> str:
-        return str(mapping[key]) if key in mapping else "—"
-
-    rows = format_html_join(
-        "",
-        '<tr class="{}"><th scope="row">{}{}</th><td>{}</td><td>{}</td></tr>',
-        (
-            (
-                "lp-mismatch" if key in differing else "",
-                key,
-                " (differs)" if key in differing else "",
-                cell(expected, key),
-                cell(observed, key),
-            )
-            for key in (*IDENTITY_KEYS, *extra_keys)
-        ),
-    )
-    return format_html(
-        '<table class="lp-identity"><thead><tr><th scope="col">key</th><th scope="col">expected</th>'
-        '<th scope="col">observed</th></tr></thead><tbody>{}</tbody></table>',
-        rows,
-    )
+def identity_table(record: Any) -> SafeString:
+    """Expected and observed runtime identity side by side, the differing keys highlighted (rule 5): the
+    same include as the environment page."""
+    return mark_safe(render_to_string("includes/identity_table.html", {"identity": identity_view(record)}))
 
 
 def environment_column(obj: Any) -> SafeString | str:

@@ -116,9 +116,7 @@ class DeploymentRecordAdmin(EvidenceAdmin):
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: DeploymentRecord) -> SafeString:
-        return identity_table(
-            obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
-        )
+        return identity_table(obj)
 
     @admin.display(description="transition")
     def transition(self, obj: DeploymentRecord) -> SafeString:
@@ -182,9 +180,7 @@ class RuntimeObservationAdmin(EvidenceAdmin):
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: RuntimeObservation) -> SafeString:
-        return identity_table(
-            obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
-        )
+        return identity_table(obj)
 
     @admin.display(description="transition")
     def transition(self, obj: RuntimeObservation) -> SafeString:

@@ -264,6 +264,4 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
 
     @admin.display(description="expected vs observed identity")
     def identity(self, obj: EnvironmentInventory) -> SafeString:
-        return identity_table(
-            obj.expected_runtime_identity, obj.observed_runtime_identity, obj.runtime_identity_mismatches
-        )
+        return identity_table(obj)

@@ -381,3 +381,15 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client) -> None:
     assert all(model.objects.count() >= 30 for model in INVENTORY_MODELS)
     assert many == few
     assert max(many.values()) <= QUERY_BUDGET
+
+
+def test_a_deployment_change_page_shows_the_identity_table_the_environment_page_uses(admin_client) -> None:
+    from tests.factories import deploy, identity_of
+
+    environment = make_environment()
+    current = deploy(environment).record
+    failed = deploy(environment, deploy_status="fail", identity=identity_of(current, artifact_id="other")).record
+    body = admin_client.get(url(DeploymentRecord, "change", failed.pk)).content.decode()
+    assert 'data-role="identity"' in body
+    assert 'class="lp-differs" data-key="artifact_id"' in body
+    assert "Expected (what this record was compared with)" in body
