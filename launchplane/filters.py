@@ -42,8 +42,10 @@ class StrictNullBooleanField(forms.NullBooleanField):
     widget = forms.TextInput  # NullBooleanSelect reads an unknown value as "unknown" before we see it
 
     def to_python(self, value):
-        if value in (None, "") or isinstance(value, bool):
-            return value if isinstance(value, bool) else None
+        if isinstance(value, bool):
+            return value
+        if value in (None, ""):
+            return None
         if value in self.TRUE:
             return True
         if value in self.FALSE:
