@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
@@ -24,32 +24,25 @@ from bootstraps.services import cancel_bootstrap
 from inventory.admin import (
     EMPTY,
     EvidenceAdmin,
-    ReadsInventoryMixin,
+    ExpireOverdueMixin,
     changelist_link,
     environment_column,
     identity_table,
     pretty_json,
+    yes_no_filter,
 )
 from inventory.choices import CHECK_STATUS_COLORS
 from inventory.templatetags.status_badges import badge_column, render_badge
 from launchplane.errors import OperationFinished, ServiceError
 
-
-class ActiveFilter(admin.SimpleListFilter):
-    """Active (pending or running) or over."""
-
-    title = "active"
-    parameter_name = "active"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Active"), ("no", "Over")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(status__in=BootstrapOperation.ACTIVE)
-        if self.value() == "no":
-            return queryset.filter(status__in=BootstrapOperation.TERMINAL)
-        return queryset
+ActiveFilter = yes_no_filter(
+    "active",
+    "active",
+    {
+        "yes": ("Active", Q(status__in=BootstrapOperation.ACTIVE)),
+        "no": ("Over", Q(status__in=BootstrapOperation.TERMINAL)),
+    },
+)
 
 
 class CancelForm(forms.Form):
@@ -68,7 +61,7 @@ class CancelForm(forms.Form):
 
 
 @admin.register(BootstrapOperation)
-class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
+class BootstrapOperationAdmin(ExpireOverdueMixin, EvidenceAdmin):
     list_display = (
         "operation_id",
         "environment_link",
@@ -142,40 +135,6 @@ class BootstrapOperationAdmin(ReadsInventoryMixin, EvidenceAdmin):
         ("Data before the start", {"fields": ("data_state_before_badge", "data_detail_before")}),
         ("Request", {"fields": ("idempotency_key", "request_fingerprint", "created_at"), "classes": ("collapse",)}),
     ]
-    readonly_fields = (
-        "operation_id",
-        "environment_link",
-        "data_source",
-        "reason",
-        "requested_by",
-        "sequence",
-        "status_badge",
-        "started_at",
-        "timeout_seconds",
-        "deadline",
-        "finished_at",
-        "result_received_at",
-        "late",
-        "cancel_reason",
-        "run_badge",
-        "data_mutated",
-        "readiness_badge",
-        "effect_badge",
-        "error_message",
-        "transitions",
-        "post_deploy_badge",
-        "health_badge",
-        "canonical_badge",
-        "logo_badge",
-        "identity_badge",
-        "identity",
-        "probes",
-        "data_state_before_badge",
-        "data_detail_before",
-        "idempotency_key",
-        "request_fingerprint",
-        "created_at",
-    )
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         # The admin offers no change form, but cancelling changes an operation: it needs that permission.

@@ -14,19 +14,21 @@ from inventory.admin import environments, evidence, inventories  # noqa: F401  (
 from inventory.admin.base import (
     EMPTY,
     EvidenceAdmin,
-    ReadsInventoryMixin,
+    ExpireOverdueMixin,
     changelist_link,
     environment_column,
     identity_table,
     pretty_json,
+    yes_no_filter,
 )
 
 __all__ = [
     "EMPTY",
     "EvidenceAdmin",
-    "ReadsInventoryMixin",
+    "ExpireOverdueMixin",
     "changelist_link",
     "environment_column",
     "identity_table",
     "pretty_json",
+    "yes_no_filter",
 ]

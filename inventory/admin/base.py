@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,13 +17,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from inventory.choices import (
-    Freshness,
-    InventoryState,
-)
-from inventory.models import (
-    Environment,
-)
+from inventory.choices import Freshness, InventoryState
+from inventory.models import Environment
 from inventory.presentation import identity_view
 from inventory.selectors import expire_overdue
 
@@ -31,7 +27,7 @@ from inventory.selectors import expire_overdue
 # ---------------------------------------------------------------------------------------------------
 
 
-class ReadsInventoryMixin:
+class ExpireOverdueMixin:
     """For admins whose pages show inventory state or bootstraps: expire overdue work before reading.
 
     A page may list every environment, so every environment's overdue operations expire; when none is
@@ -49,7 +45,14 @@ class ReadsInventoryMixin:
         return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
-class EvidenceAdmin(admin.ModelAdmin):
+class ReadOnlyFieldsetsMixin:
+    """Every field the fieldsets show is read-only: the page displays what services wrote."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return flatten_fieldsets(self.fieldsets)  # type: ignore[attr-defined]
+
+
+class EvidenceAdmin(ReadOnlyFieldsetsMixin, admin.ModelAdmin):
     """Evidence is created by services only and never changed or deleted (rules 2 and 11).
 
     Staff can view it; nobody can add, change or delete it here. Evidence tables grow without bound,
@@ -115,76 +118,53 @@ def environment_column(obj: Any) -> SafeString | str:
 # ---------------------------------------------------------------------------------------------------
 
 
-class NotCurrentFilter(admin.SimpleListFilter):
+def yes_no_filter(title: str, parameter_name: str, choices: dict[str, tuple[str, Q]]) -> type[admin.SimpleListFilter]:
+    """A list filter of two (or more) named choices, each a label and the ``Q`` it keeps, in display order.
+
+    Any other value (or none) leaves the list as it is, as the admin's own filters do.
+    """
+
+    class ChoiceFilter(admin.SimpleListFilter):
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+            return [(value, label) for value, (label, _) in choices.items()]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            chosen = choices.get(self.value() or "")
+            return queryset.filter(chosen[1]) if chosen else queryset
+
+    ChoiceFilter.title = title
+    ChoiceFilter.parameter_name = parameter_name
+    ChoiceFilter.__name__ = ChoiceFilter.__qualname__ = f"{parameter_name.title().replace('_', '')}Filter"
+    return ChoiceFilter
+
+
+def not_current_filter(state_field: str, title: str = "current") -> type[admin.SimpleListFilter]:
     """Current or not current, on whichever field holds the board's state."""
-
-    title = "current"
-    parameter_name = "current"
-    state_field = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("no", "Not current"), ("yes", "Current")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        current = {self.state_field: InventoryState.CURRENT}
-        if self.value() == "no":
-            return queryset.exclude(**current)
-        if self.value() == "yes":
-            return queryset.filter(**current)
-        return queryset
+    current = Q(**{state_field: InventoryState.CURRENT})
+    return yes_no_filter(title, "current", {"no": ("Not current", ~current), "yes": ("Current", current)})
 
 
-class EnvironmentNotCurrentFilter(NotCurrentFilter):
-    state_field = "inventory__state"
+NotCurrentFilter = not_current_filter("state")
+EnvironmentNotCurrentFilter = not_current_filter("inventory__state")
+TransitionNotCurrentFilter = not_current_filter("to_state", title="ended current")
 
+# Freshness is derived at read time: filter on the ``freshness_value`` annotation.
+FreshnessFilter = yes_no_filter(
+    "freshness", "freshness", {value: (label, Q(freshness_value=value)) for value, label in Freshness.choices}
+)
 
-class TransitionNotCurrentFilter(NotCurrentFilter):
-    title = "ended current"
-    state_field = "to_state"
+AcknowledgedFilter = yes_no_filter(
+    "acknowledged",
+    "acknowledged",
+    {
+        "yes": ("Acknowledged", Q(acknowledged_at__isnull=False)),
+        "no": ("Not acknowledged", Q(acknowledged_at__isnull=True)),
+    },
+)
 
-
-class FreshnessFilter(admin.SimpleListFilter):
-    """Freshness is derived at read time: filter on the ``freshness_value`` annotation."""
-
-    title = "freshness"
-    parameter_name = "freshness"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return list(Freshness.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in Freshness.values:
-            return queryset.filter(freshness_value=self.value())
-        return queryset
-
-
-class AcknowledgedFilter(admin.SimpleListFilter):
-    title = "acknowledged"
-    parameter_name = "acknowledged"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Acknowledged"), ("no", "Not acknowledged")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(acknowledged_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(acknowledged_at__isnull=True)
-        return queryset
-
-
-class CurrentDeploymentFilter(admin.SimpleListFilter):
-    """Whether a deployment record is its environment's current deployment (the ``is_current`` annotation)."""
-
-    title = "current deployment"
-    parameter_name = "pointer"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("current", "Current deployment"), ("not_current", "Not current")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "current":
-            return queryset.filter(is_current=True)
-        if self.value() == "not_current":
-            return queryset.filter(is_current=False)
-        return queryset
+# Whether a deployment record is its environment's current deployment (the ``is_current`` annotation).
+CurrentDeploymentFilter = yes_no_filter(
+    "current deployment",
+    "pointer",
+    {"current": ("Current deployment", Q(is_current=True)), "not_current": ("Not current", Q(is_current=False))},
+)

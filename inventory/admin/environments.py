@@ -16,8 +16,8 @@ from django.utils.safestring import SafeString
 from inventory.admin.base import (
     EMPTY,
     EnvironmentNotCurrentFilter,
+    ExpireOverdueMixin,
     FreshnessFilter,
-    ReadsInventoryMixin,
     admin_link,
     changelist_link,
 )
@@ -59,7 +59,7 @@ class EnvironmentForm(forms.ModelForm):
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(ReadsInventoryMixin, admin.ModelAdmin):
+class EnvironmentAdmin(ExpireOverdueMixin, admin.ModelAdmin):
     form = EnvironmentForm
     # A base URL typed without a scheme is an https one (Django 6's default, chosen now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

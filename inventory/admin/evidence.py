@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from inventory.admin.base import (
     CurrentDeploymentFilter,
     EvidenceAdmin,
-    ReadsInventoryMixin,
+    ExpireOverdueMixin,
     TransitionNotCurrentFilter,
     changelist_link,
     environment_column,
@@ -71,26 +71,6 @@ class DeploymentRecordAdmin(EvidenceAdmin):
         ("Runtime identity", {"fields": ("identity_badge", "identity")}),
         ("Inventory", {"fields": ("effect_badge", "transition", "created_at")}),
     ]
-    readonly_fields = (
-        "record_id",
-        "environment_link",
-        "is_current_deployment",
-        "sequence",
-        "recorded_by",
-        "artifact_id",
-        "source_git_ref",
-        "image_digest",
-        "started_at",
-        "finished_at",
-        "deploy_status_badge",
-        "post_deploy_badge",
-        "health_badge",
-        "identity_badge",
-        "identity",
-        "effect_badge",
-        "transition",
-        "created_at",
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         is_current = EnvironmentInventory.objects.filter(current_deployment=OuterRef("pk"))
@@ -149,18 +129,6 @@ class RuntimeObservationAdmin(EvidenceAdmin):
         ("Runtime identity", {"fields": ("identity_badge", "identity")}),
         ("Inventory", {"fields": ("effect_badge", "transition")}),
     ]
-    readonly_fields = (
-        "environment_link",
-        "sequence",
-        "source",
-        "observed_at",
-        "recorded_by",
-        "created_at",
-        "identity_badge",
-        "identity",
-        "effect_badge",
-        "transition",
-    )
 
     @admin.display(description="observation", ordering="-id")
     def observation(self, obj: RuntimeObservation) -> str:
@@ -200,7 +168,7 @@ _CAUSE_LINKS = {
 
 
 @admin.register(InventoryTransition)
-class InventoryTransitionAdmin(ReadsInventoryMixin, EvidenceAdmin):
+class InventoryTransitionAdmin(ExpireOverdueMixin, EvidenceAdmin):
     list_display = ("environment_link", "change", "effect_badge", "reason", "cause", "actor", "occurred_at")
     list_select_related = ("environment",)
     list_filter = (
@@ -231,21 +199,6 @@ class InventoryTransitionAdmin(ReadsInventoryMixin, EvidenceAdmin):
         ),
         ("Cause", {"fields": ("cause_type", "cause", "actor", "occurred_at", "recorded_at")}),
     ]
-    readonly_fields = (
-        "environment_link",
-        "sequence",
-        "reason",
-        "from_state_badge",
-        "to_state_badge",
-        "from_sides",
-        "to_sides",
-        "effect_badge",
-        "cause_type",
-        "cause",
-        "actor",
-        "occurred_at",
-        "recorded_at",
-    )
 
     @admin.display(description="environment", ordering="environment__context")
     def environment_link(self, obj: InventoryTransition) -> SafeString | str:

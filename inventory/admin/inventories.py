@@ -18,9 +18,10 @@ from django.utils.translation import ngettext
 from inventory.admin.base import (
     EMPTY,
     AcknowledgedFilter,
+    ExpireOverdueMixin,
     FreshnessFilter,
     NotCurrentFilter,
-    ReadsInventoryMixin,
+    ReadOnlyFieldsetsMixin,
     admin_link,
     changelist_link,
     identity_table,
@@ -40,7 +41,7 @@ from launchplane.errors import ServiceError
 
 
 @admin.register(EnvironmentInventory)
-class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
+class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "state_badge",
@@ -84,31 +85,6 @@ class EnvironmentInventoryAdmin(ReadsInventoryMixin, admin.ModelAdmin):
         ("Runtime identity", {"fields": ("identity_status_badge", "identity", "observed_at")}),
         ("Review", {"fields": ("acknowledged_by", "acknowledged_at", "acknowledgement_note")}),
     ]
-    readonly_fields = (
-        "environment_settings",
-        "state_badge",
-        "state_reason",
-        "freshness",
-        "state_changed_at",
-        "history",
-        "deployment_state_badge",
-        "deployment_detail",
-        "current",
-        "latest_attempt",
-        "data_state_badge",
-        "data_detail",
-        "current_data",
-        "last_bootstrap_link",
-        "lkg_deployment_link",
-        "lkg_bootstrap_link",
-        "lkg_verified_at",
-        "identity_status_badge",
-        "identity",
-        "observed_at",
-        "acknowledged_by",
-        "acknowledged_at",
-        "acknowledgement_note",
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Freshness is computed by the database for every row at once; worst first, like the board.
