@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -48,14 +49,24 @@ def reviewer(db):
     return get_user_model().objects.create_user(username="rita", is_staff=True)  # no password: hashing is slow
 
 
-@pytest.fixture
-def demo_data(db) -> None:
-    """The ``seed_demo`` data set: every inventory state, recorded through the services."""
+@pytest.fixture(scope="class")
+def demo_data(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The ``seed_demo`` data set (every inventory state, recorded through the services), built once per
+    test class: the tests that read it live in a class marked ``usefixtures("demo_data")``.
+
+    The data is written in a transaction that stays open for the class and is rolled back after it;
+    each test runs in a savepoint inside it (pytest-django's ``db``), so what one test writes the next
+    never sees. Not for ``transaction=True`` tests, which commit and flush.
+    """
     from io import StringIO
 
     from django.core.management import call_command
+    from django.db import transaction
 
-    call_command("seed_demo", stdout=StringIO())
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", stdout=StringIO())
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

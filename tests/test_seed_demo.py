@@ -35,18 +35,55 @@ def every_row_count() -> dict[str, int]:
     return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
 
 
-def test_every_inventory_state_appears(demo_data) -> None:
-    states = set(EnvironmentInventory.objects.values_list("state", flat=True))
+@pytest.mark.usefixtures("demo_data")
+class TestTheSeededDemo:
+    def test_every_inventory_state_appears(self) -> None:
+        states = set(EnvironmentInventory.objects.values_list("state", flat=True))
 
-    assert states == set(InventoryState.values)
+        assert states == set(InventoryState.values)
 
+    def test_stale_and_verified_freshness_both_appear(self) -> None:
+        now = timezone.now()
 
-def test_stale_and_verified_freshness_both_appear(demo_data) -> None:
-    now = timezone.now()
+        freshness = set(EnvironmentInventory.objects.with_freshness(now).values_list("freshness_value", flat=True))
 
-    freshness = set(EnvironmentInventory.objects.with_freshness(now).values_list("freshness_value", flat=True))
+        assert {Freshness.STALE, Freshness.VERIFIED} <= freshness
 
-    assert {Freshness.STALE, Freshness.VERIFIED} <= freshness
+    def test_running_it_twice_creates_nothing_new(self) -> None:
+        before = every_row_count()
+
+        output = seed()
+
+        assert every_row_count() == before
+        assert "created" not in output
+        assert output.count("exists") == len(DEMOS)
+
+    def test_bootstraps_create_no_deployment_records(self) -> None:
+        deploy_steps = sum(isinstance(step, Deploy) for demo in DEMOS for step in demo.steps)
+
+        assert DeploymentRecord.objects.count() == deploy_steps
+        assert set(DeploymentRecord.objects.values_list("recorded_by", flat=True)) == {"github-actions"}
+        # Every deployment record was applied through record_deployment: one deployment transition each.
+        assert InventoryTransition.objects.filter(cause_type="deployment").count() == deploy_steps
+        assert BootstrapOperation.objects.count() > 0
+
+    def test_every_step_appended_exactly_one_transition(self) -> None:
+        for demo in DEMOS:
+            inventory = EnvironmentInventory.objects.get(
+                environment__context=demo.context, environment__instance=demo.instance
+            )
+            transitions = InventoryTransition.objects.filter(environment_id=inventory.pk).order_by("-sequence")
+            assert transitions.count() == len(demo.steps), demo.label
+            assert not demo.steps or transitions.first().to_state == inventory.state
+
+    def test_demo_operations_in_progress_get_a_thirty_day_deadline(self) -> None:
+        active = list(BootstrapOperation.objects.active())
+
+        assert active
+        assert {op.deadline - op.started_at for op in active} == {timedelta(days=30)}
+        assert {step.timeout_seconds for demo in DEMOS for step in demo.steps if isinstance(step, Start)} >= {
+            30 * 86400
+        }
 
 
 def test_each_demo_environment_ends_where_its_story_says() -> None:
@@ -61,49 +98,11 @@ def test_each_demo_environment_ends_where_its_story_says() -> None:
             assert inventory.freshness_value == demo.expect_freshness, demo.label
 
 
-def test_running_it_twice_creates_nothing_new(demo_data) -> None:
-    before = every_row_count()
-
-    output = seed()
-
-    assert every_row_count() == before
-    assert "created" not in output
-    assert output.count("exists") == len(DEMOS)
-
-
 def test_a_step_reports_whether_it_found_work() -> None:
     now = timezone.now()
 
     assert seed_environment(DEMOS[0], now=now) is True
     assert seed_environment(DEMOS[0], now=now) is False
-
-
-def test_bootstraps_create_no_deployment_records(demo_data) -> None:
-    deploy_steps = sum(isinstance(step, Deploy) for demo in DEMOS for step in demo.steps)
-
-    assert DeploymentRecord.objects.count() == deploy_steps
-    assert set(DeploymentRecord.objects.values_list("recorded_by", flat=True)) == {"github-actions"}
-    # Every deployment record was applied through record_deployment: one deployment transition each.
-    assert InventoryTransition.objects.filter(cause_type="deployment").count() == deploy_steps
-    assert BootstrapOperation.objects.count() > 0
-
-
-def test_every_step_appended_exactly_one_transition(demo_data) -> None:
-    for demo in DEMOS:
-        inventory = EnvironmentInventory.objects.get(
-            environment__context=demo.context, environment__instance=demo.instance
-        )
-        transitions = InventoryTransition.objects.filter(environment_id=inventory.pk).order_by("-sequence")
-        assert transitions.count() == len(demo.steps), demo.label
-        assert not demo.steps or transitions.first().to_state == inventory.state
-
-
-def test_demo_operations_in_progress_get_a_thirty_day_deadline(demo_data) -> None:
-    active = list(BootstrapOperation.objects.active())
-
-    assert active
-    assert {op.deadline - op.started_at for op in active} == {timedelta(days=30)}
-    assert {step.timeout_seconds for demo in DEMOS for step in demo.steps if isinstance(step, Start)} >= {30 * 86400}
 
 
 def test_it_creates_a_superuser_and_says_how_to_log_in() -> None:

@@ -61,46 +61,44 @@ def active_and_finished(db):
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "query",
-    [{}, {"active": "yes"}, {"active": "no"}, {"status__exact": "cancelled"}, {"readiness_status__exact": "ready"}],
-)
-def test_the_changelist_renders_with_the_demo_data(admin_client, demo_data, query) -> None:
-    response = admin_client.get(url("changelist"), query)
+@pytest.mark.usefixtures("demo_data")
+class TestPagesOverTheDemoData:
+    @pytest.mark.parametrize(
+        "query",
+        [{}, {"active": "yes"}, {"active": "no"}, {"status__exact": "cancelled"}, {"readiness_status__exact": "ready"}],
+    )
+    def test_the_changelist_renders_with_the_demo_data(self, admin_client, query) -> None:
+        response = admin_client.get(url("changelist"), query)
 
-    assert response.status_code == 200
+        assert response.status_code == 200
 
+    def test_every_operation_page_renders_with_the_demo_data(self, admin_client) -> None:
+        for operation in BootstrapOperation.objects.all():
+            response = admin_client.get(url("change", operation.pk))
+            assert response.status_code == 200, operation.operation_id
 
-def test_every_operation_page_renders_with_the_demo_data(admin_client, demo_data) -> None:
-    for operation in BootstrapOperation.objects.all():
-        response = admin_client.get(url("change", operation.pk))
-        assert response.status_code == 200, operation.operation_id
+    def test_the_changelist_shows_each_status_as_a_badge(self, admin_client) -> None:
+        content = admin_client.get(url("changelist")).content.decode()
 
+        for status in ("running", "finished", "cancelled", "timed_out"):
+            assert f'data-value="{status}"' in content
+        assert 'class="lp-badge lp-badge--orange" data-value="partially_bootstrapped"' in content
 
-def test_the_changelist_shows_each_status_as_a_badge(admin_client, demo_data) -> None:
-    content = admin_client.get(url("changelist")).content.decode()
+    def test_the_active_filter_lists_only_active_operations(self, admin_client) -> None:
+        response = admin_client.get(url("changelist"), {"active": "yes"})
 
-    for status in ("running", "finished", "cancelled", "timed_out"):
-        assert f'data-value="{status}"' in content
-    assert 'class="lp-badge lp-badge--orange" data-value="partially_bootstrapped"' in content
+        shown = {op.pk for op in response.context["cl"].result_list}
+        assert shown == set(BootstrapOperation.objects.active().values_list("pk", flat=True))
+        assert shown
 
+    def test_an_operation_page_shows_its_checks_probes_and_transitions(self, admin_client) -> None:
+        operation = BootstrapOperation.objects.get(environment__context="acme", environment__instance="staging")
 
-def test_the_active_filter_lists_only_active_operations(admin_client, demo_data) -> None:
-    response = admin_client.get(url("changelist"), {"active": "yes"})
+        content = admin_client.get(url("change", operation.pk)).content.decode()
 
-    shown = {op.pk for op in response.context["cl"].result_list}
-    assert shown == set(BootstrapOperation.objects.active().values_list("pk", flat=True))
-    assert shown
-
-
-def test_an_operation_page_shows_its_checks_probes_and_transitions(admin_client, demo_data) -> None:
-    operation = BootstrapOperation.objects.get(environment__context="acme", environment__instance="staging")
-
-    content = admin_client.get(url("change", operation.pk)).content.decode()
-
-    assert 'data-value="fail" title="Canonical status: fail"' in content
-    assert "redirect_mismatch" in content
-    assert f"cause_id={operation.operation_id}" in content
+        assert 'data-value="fail" title="Canonical status: fail"' in content
+        assert "redirect_mismatch" in content
+        assert f"cause_id={operation.operation_id}" in content
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -50,152 +50,146 @@ def action_post(admin_client, model, action: str, pks, **extra):
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", INVENTORY_MODELS, ids=lambda m: m.__name__)
-def test_every_changelist_renders_with_the_demo_data(admin_client, demo_data, model) -> None:
-    response = admin_client.get(url(model, "changelist"))
+@pytest.mark.usefixtures("demo_data")
+class TestPagesOverTheDemoData:
+    @pytest.mark.parametrize("model", INVENTORY_MODELS, ids=lambda m: m.__name__)
+    def test_every_changelist_renders_with_the_demo_data(self, admin_client, model) -> None:
+        response = admin_client.get(url(model, "changelist"))
 
-    assert response.status_code == 200
-    assert model.objects.exists()
+        assert response.status_code == 200
+        assert model.objects.exists()
 
+    @pytest.mark.parametrize("model", INVENTORY_MODELS, ids=lambda m: m.__name__)
+    def test_every_change_page_renders_with_the_demo_data(self, admin_client, model) -> None:
+        for obj in model.objects.all():
+            response = admin_client.get(url(model, "change", obj.pk))
+            assert response.status_code == 200, f"{model.__name__} {obj.pk}"
 
-@pytest.mark.parametrize("model", INVENTORY_MODELS, ids=lambda m: m.__name__)
-def test_every_change_page_renders_with_the_demo_data(admin_client, demo_data, model) -> None:
-    for obj in model.objects.all():
+    def test_the_inventory_list_shows_every_state_as_a_badge_worst_first(self, admin_client) -> None:
+        response = admin_client.get(url(EnvironmentInventory, "changelist"))
+        content = response.content.decode()
+
+        for state in InventoryState:
+            assert f'data-value="{state.value}"' in content
+        assert (
+            'class="lp-badge lp-badge--blue" data-value="bootstrap_in_progress" title="State: bootstrap in progress"'
+            in (content)
+        )
+        rows = list(response.context["cl"].result_list)
+        severities = [InventoryState.values.index(row.state) for row in rows]
+        assert severities == sorted(severities)
+
+    def test_the_inventory_list_shows_freshness_from_the_database_annotation(self, admin_client) -> None:
+        response = admin_client.get(url(EnvironmentInventory, "changelist"))
+
+        values = {row.freshness_value for row in response.context["cl"].result_list}
+        assert {Freshness.STALE, Freshness.VERIFIED, Freshness.RECORDED, Freshness.MISSING} <= values
+        assert 'data-value="stale" title="Freshness: stale"' in response.content.decode()
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ({"current": "no"}, lambda inv: inv.state != InventoryState.CURRENT),
+            ({"current": "yes"}, lambda inv: inv.state == InventoryState.CURRENT),
+            ({"state__exact": "unknown"}, lambda inv: inv.state == InventoryState.UNKNOWN),
+            ({"acknowledged": "no"}, lambda inv: inv.acknowledged_at is None),
+        ],
+    )
+    def test_the_inventory_filters_select_the_matching_environments(self, admin_client, query, expected) -> None:
+        response = admin_client.get(url(EnvironmentInventory, "changelist"), query)
+
+        shown = {row.pk for row in response.context["cl"].result_list}
+        assert shown == {inv.pk for inv in EnvironmentInventory.objects.all() if expected(inv)}
+        assert shown
+
+    def test_the_freshness_filter_uses_freshness_at_read_time(self, admin_client) -> None:
+        now = timezone.now()
+        response = admin_client.get(url(EnvironmentInventory, "changelist"), {"freshness": "stale"})
+
+        shown = {row.pk for row in response.context["cl"].result_list}
+        assert shown == {inv.pk for inv in EnvironmentInventory.objects.all() if inv.freshness_at(now) == "stale"}
+        assert shown
+
+    def test_the_environment_list_filters_on_not_current_and_freshness(self, admin_client) -> None:
+        not_current = admin_client.get(url(Environment, "changelist"), {"current": "no"})
+        verified = admin_client.get(url(Environment, "changelist"), {"freshness": "verified"})
+
+        assert {env.inventory.state for env in not_current.context["cl"].result_list} == set(InventoryState.values) - {
+            "current"
+        }
+        assert {env.freshness_value for env in verified.context["cl"].result_list} == {"verified"}
+
+    def test_the_deployment_list_filters_on_the_current_pointer(self, admin_client) -> None:
+        response = admin_client.get(url(DeploymentRecord, "changelist"), {"pointer": "not_current"})
+
+        shown = {record.pk for record in response.context["cl"].result_list}
+        current = set(
+            EnvironmentInventory.objects.exclude(current_deployment=None).values_list("current_deployment", flat=True)
+        )
+        assert shown == set(DeploymentRecord.objects.exclude(pk__in=current).values_list("pk", flat=True))
+        assert shown
+
+    def test_the_inventory_page_links_to_the_current_deployment_and_the_last_bootstrap(self, admin_client) -> None:
+        inventory = EnvironmentInventory.objects.get(environment__context="cm", environment__instance="prod")
+
+        content = admin_client.get(url(EnvironmentInventory, "change", inventory.pk)).content.decode()
+
+        assert url(DeploymentRecord, "change", inventory.current_deployment_id) in content
+        assert url(BootstrapOperation, "change", inventory.last_bootstrap_id) in content
+        assert url(Environment, "change", inventory.pk) in content
+
+    def test_a_transition_links_to_its_cause(self, admin_client) -> None:
+        transition = InventoryTransition.objects.filter(cause_type="deployment").first()
+
+        content = admin_client.get(url(InventoryTransition, "change", transition.pk)).content.decode()
+        filtered = admin_client.get(url(DeploymentRecord, "changelist"), {"record_id": transition.cause_id})
+
+        assert f"record_id={transition.cause_id}" in content
+        assert [record.record_id for record in filtered.context["cl"].result_list] == [transition.cause_id]
+
+    # ---------------------------------------------------------------------------------------------------
+    # Evidence and inventory cannot be changed in the admin
+    # ---------------------------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("model", [*EVIDENCE_MODELS, EnvironmentInventory], ids=lambda m: m.__name__)
+    def test_it_refuses_to_change_or_delete_evidence_and_inventory(self, admin_client, model) -> None:
+        obj = model.objects.first()
+        before, counts = field_values(obj), row_counts()
+
+        change = admin_client.post(url(model, "change", obj.pk), {"reason": "edited", "artifact_id": "edited"})
+        delete_page = admin_client.get(url(model, "delete", obj.pk))
+        delete = admin_client.post(url(model, "delete", obj.pk), {"post": "yes"})
+        add = admin_client.get(url(model, "add"))
+
+        assert (change.status_code, delete_page.status_code, delete.status_code, add.status_code) == (
+            403,
+            403,
+            403,
+            403,
+        )
+        assert field_values(obj) == before
+        assert row_counts() == counts
+
+    @pytest.mark.parametrize("model", [*EVIDENCE_MODELS, EnvironmentInventory], ids=lambda m: m.__name__)
+    def test_it_offers_no_bulk_delete_of_evidence(self, admin_client, model) -> None:
+        counts = row_counts()
+
+        response = action_post(
+            admin_client, model, "delete_selected", model.objects.values_list("pk", flat=True), post="yes"
+        )
+
+        assert response.status_code in (200, 302)
+        assert row_counts() == counts
+
+    @pytest.mark.parametrize("model", EVIDENCE_MODELS, ids=lambda m: m.__name__)
+    def test_evidence_change_pages_are_read_only(self, admin_client, model) -> None:
+        obj = model.objects.first()
+
         response = admin_client.get(url(model, "change", obj.pk))
-        assert response.status_code == 200, f"{model.__name__} {obj.pk}"
 
-
-def test_the_inventory_list_shows_every_state_as_a_badge_worst_first(admin_client, demo_data) -> None:
-    response = admin_client.get(url(EnvironmentInventory, "changelist"))
-    content = response.content.decode()
-
-    for state in InventoryState:
-        assert f'data-value="{state.value}"' in content
-    assert (
-        'class="lp-badge lp-badge--blue" data-value="bootstrap_in_progress" title="State: bootstrap in progress"'
-        in (content)
-    )
-    rows = list(response.context["cl"].result_list)
-    severities = [InventoryState.values.index(row.state) for row in rows]
-    assert severities == sorted(severities)
-
-
-def test_the_inventory_list_shows_freshness_from_the_database_annotation(admin_client, demo_data) -> None:
-    response = admin_client.get(url(EnvironmentInventory, "changelist"))
-
-    values = {row.freshness_value for row in response.context["cl"].result_list}
-    assert {Freshness.STALE, Freshness.VERIFIED, Freshness.RECORDED, Freshness.MISSING} <= values
-    assert 'data-value="stale" title="Freshness: stale"' in response.content.decode()
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ({"current": "no"}, lambda inv: inv.state != InventoryState.CURRENT),
-        ({"current": "yes"}, lambda inv: inv.state == InventoryState.CURRENT),
-        ({"state__exact": "unknown"}, lambda inv: inv.state == InventoryState.UNKNOWN),
-        ({"acknowledged": "no"}, lambda inv: inv.acknowledged_at is None),
-    ],
-)
-def test_the_inventory_filters_select_the_matching_environments(admin_client, demo_data, query, expected) -> None:
-    response = admin_client.get(url(EnvironmentInventory, "changelist"), query)
-
-    shown = {row.pk for row in response.context["cl"].result_list}
-    assert shown == {inv.pk for inv in EnvironmentInventory.objects.all() if expected(inv)}
-    assert shown
-
-
-def test_the_freshness_filter_uses_freshness_at_read_time(admin_client, demo_data) -> None:
-    now = timezone.now()
-    response = admin_client.get(url(EnvironmentInventory, "changelist"), {"freshness": "stale"})
-
-    shown = {row.pk for row in response.context["cl"].result_list}
-    assert shown == {inv.pk for inv in EnvironmentInventory.objects.all() if inv.freshness_at(now) == "stale"}
-    assert shown
-
-
-def test_the_environment_list_filters_on_not_current_and_freshness(admin_client, demo_data) -> None:
-    not_current = admin_client.get(url(Environment, "changelist"), {"current": "no"})
-    verified = admin_client.get(url(Environment, "changelist"), {"freshness": "verified"})
-
-    assert {env.inventory.state for env in not_current.context["cl"].result_list} == set(InventoryState.values) - {
-        "current"
-    }
-    assert {env.freshness_value for env in verified.context["cl"].result_list} == {"verified"}
-
-
-def test_the_deployment_list_filters_on_the_current_pointer(admin_client, demo_data) -> None:
-    response = admin_client.get(url(DeploymentRecord, "changelist"), {"pointer": "not_current"})
-
-    shown = {record.pk for record in response.context["cl"].result_list}
-    current = set(
-        EnvironmentInventory.objects.exclude(current_deployment=None).values_list("current_deployment", flat=True)
-    )
-    assert shown == set(DeploymentRecord.objects.exclude(pk__in=current).values_list("pk", flat=True))
-    assert shown
-
-
-def test_the_inventory_page_links_to_the_current_deployment_and_the_last_bootstrap(admin_client, demo_data) -> None:
-    inventory = EnvironmentInventory.objects.get(environment__context="cm", environment__instance="prod")
-
-    content = admin_client.get(url(EnvironmentInventory, "change", inventory.pk)).content.decode()
-
-    assert url(DeploymentRecord, "change", inventory.current_deployment_id) in content
-    assert url(BootstrapOperation, "change", inventory.last_bootstrap_id) in content
-    assert url(Environment, "change", inventory.pk) in content
-
-
-def test_a_transition_links_to_its_cause(admin_client, demo_data) -> None:
-    transition = InventoryTransition.objects.filter(cause_type="deployment").first()
-
-    content = admin_client.get(url(InventoryTransition, "change", transition.pk)).content.decode()
-    filtered = admin_client.get(url(DeploymentRecord, "changelist"), {"record_id": transition.cause_id})
-
-    assert f"record_id={transition.cause_id}" in content
-    assert [record.record_id for record in filtered.context["cl"].result_list] == [transition.cause_id]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Evidence and inventory cannot be changed in the admin
-# ---------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("model", [*EVIDENCE_MODELS, EnvironmentInventory], ids=lambda m: m.__name__)
-def test_it_refuses_to_change_or_delete_evidence_and_inventory(admin_client, demo_data, model) -> None:
-    obj = model.objects.first()
-    before, counts = field_values(obj), row_counts()
-
-    change = admin_client.post(url(model, "change", obj.pk), {"reason": "edited", "artifact_id": "edited"})
-    delete_page = admin_client.get(url(model, "delete", obj.pk))
-    delete = admin_client.post(url(model, "delete", obj.pk), {"post": "yes"})
-    add = admin_client.get(url(model, "add"))
-
-    assert (change.status_code, delete_page.status_code, delete.status_code, add.status_code) == (403, 403, 403, 403)
-    assert field_values(obj) == before
-    assert row_counts() == counts
-
-
-@pytest.mark.parametrize("model", [*EVIDENCE_MODELS, EnvironmentInventory], ids=lambda m: m.__name__)
-def test_it_offers_no_bulk_delete_of_evidence(admin_client, demo_data, model) -> None:
-    counts = row_counts()
-
-    response = action_post(
-        admin_client, model, "delete_selected", model.objects.values_list("pk", flat=True), post="yes"
-    )
-
-    assert response.status_code in (200, 302)
-    assert row_counts() == counts
-
-
-@pytest.mark.parametrize("model", EVIDENCE_MODELS, ids=lambda m: m.__name__)
-def test_evidence_change_pages_are_read_only(admin_client, demo_data, model) -> None:
-    obj = model.objects.first()
-
-    response = admin_client.get(url(model, "change", obj.pk))
-
-    assert response.status_code == 200
-    assert response.context["has_change_permission"] is False
-    assert 'name="_save"' not in response.content.decode()
+        assert response.status_code == 200
+        assert response.context["has_change_permission"] is False
+        assert 'name="_save"' not in response.content.decode()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -274,69 +268,73 @@ def _not_current(demo_count: int = 2) -> list[EnvironmentInventory]:
     return list(EnvironmentInventory.objects.not_current().order_by("pk")[:demo_count])
 
 
-def test_acknowledge_asks_for_a_note_before_doing_anything(admin_client, demo_data) -> None:
-    inventories = _not_current()
+@pytest.mark.usefixtures("demo_data")
+class TestActionsOverTheDemoData:
+    def test_acknowledge_asks_for_a_note_before_doing_anything(self, admin_client) -> None:
+        inventories = _not_current()
 
-    response = action_post(admin_client, EnvironmentInventory, "acknowledge_selected", [i.pk for i in inventories])
+        response = action_post(admin_client, EnvironmentInventory, "acknowledge_selected", [i.pk for i in inventories])
 
-    assert response.status_code == 200
-    assert 'name="note"' in response.content.decode()
-    assert not EnvironmentInventory.objects.filter(acknowledged_at__isnull=False).exists()
+        assert response.status_code == 200
+        assert 'name="note"' in response.content.decode()
+        assert not EnvironmentInventory.objects.filter(acknowledged_at__isnull=False).exists()
 
+    def test_acknowledge_refuses_a_blank_note(self, admin_client) -> None:
+        inventories = _not_current()
 
-def test_acknowledge_refuses_a_blank_note(admin_client, demo_data) -> None:
-    inventories = _not_current()
+        response = action_post(
+            admin_client,
+            EnvironmentInventory,
+            "acknowledge_selected",
+            [i.pk for i in inventories],
+            apply="yes",
+            note="  ",
+        )
 
-    response = action_post(
-        admin_client, EnvironmentInventory, "acknowledge_selected", [i.pk for i in inventories], apply="yes", note="  "
-    )
+        assert response.status_code == 200
+        assert response.context["form"].errors["note"]
+        assert not EnvironmentInventory.objects.filter(acknowledged_at__isnull=False).exists()
 
-    assert response.status_code == 200
-    assert response.context["form"].errors["note"]
-    assert not EnvironmentInventory.objects.filter(acknowledged_at__isnull=False).exists()
+    def test_acknowledge_calls_the_service_and_reports_the_count(self, admin_client, admin_user) -> None:
+        inventories = _not_current()
+        states = {i.pk: i.state for i in inventories}
+        transitions = InventoryTransition.objects.count()
 
+        response = action_post(
+            admin_client,
+            EnvironmentInventory,
+            "acknowledge_selected",
+            [i.pk for i in inventories],
+            apply="yes",
+            note="Known: restore scheduled tonight",
+        )
 
-def test_acknowledge_calls_the_service_and_reports_the_count(admin_client, admin_user, demo_data) -> None:
-    inventories = _not_current()
-    states = {i.pk: i.state for i in inventories}
-    transitions = InventoryTransition.objects.count()
+        assert response.status_code == 302
+        messages = [str(m) for m in admin_client.get(response.url).context["messages"]]
+        assert "Acknowledged 2 environments." in messages
+        for inventory in EnvironmentInventory.objects.filter(pk__in=states):
+            assert inventory.acknowledged_by == admin_user
+            assert inventory.acknowledgement_note == "Known: restore scheduled tonight"
+            assert inventory.state == states[inventory.pk]  # an acknowledgement never changes state
+        assert InventoryTransition.objects.count() == transitions + 2
+        assert InventoryTransition.objects.filter(cause_type="review").count() == 2
 
-    response = action_post(
-        admin_client,
-        EnvironmentInventory,
-        "acknowledge_selected",
-        [i.pk for i in inventories],
-        apply="yes",
-        note="Known: restore scheduled tonight",
-    )
+    def test_a_view_only_reviewer_can_read_everything_but_not_acknowledge(self, client, view_only_staff) -> None:
+        client.force_login(view_only_staff)
+        inventory = _not_current(1)[0]
 
-    assert response.status_code == 302
-    messages = [str(m) for m in admin_client.get(response.url).context["messages"]]
-    assert "Acknowledged 2 environments." in messages
-    for inventory in EnvironmentInventory.objects.filter(pk__in=states):
-        assert inventory.acknowledged_by == admin_user
-        assert inventory.acknowledgement_note == "Known: restore scheduled tonight"
-        assert inventory.state == states[inventory.pk]  # an acknowledgement never changes state
-    assert InventoryTransition.objects.count() == transitions + 2
-    assert InventoryTransition.objects.filter(cause_type="review").count() == 2
+        pages = [client.get(url(model, "changelist")).status_code for model in INVENTORY_MODELS]
+        detail = client.get(url(EnvironmentInventory, "change", inventory.pk))
+        response = action_post(
+            client, EnvironmentInventory, "acknowledge_selected", [inventory.pk], apply="yes", note="sneaky"
+        )
 
-
-def test_a_view_only_reviewer_can_read_everything_but_not_acknowledge(client, view_only_staff, demo_data) -> None:
-    client.force_login(view_only_staff)
-    inventory = _not_current(1)[0]
-
-    pages = [client.get(url(model, "changelist")).status_code for model in INVENTORY_MODELS]
-    detail = client.get(url(EnvironmentInventory, "change", inventory.pk))
-    response = action_post(
-        client, EnvironmentInventory, "acknowledge_selected", [inventory.pk], apply="yes", note="sneaky"
-    )
-
-    assert pages == [200] * len(INVENTORY_MODELS)
-    assert detail.status_code == 200
-    assert "acknowledge_selected" not in client.get(url(EnvironmentInventory, "changelist")).content.decode()
-    assert response.status_code in (200, 302)
-    inventory.refresh_from_db()
-    assert inventory.acknowledged_at is None
+        assert pages == [200] * len(INVENTORY_MODELS)
+        assert detail.status_code == 200
+        assert "acknowledge_selected" not in client.get(url(EnvironmentInventory, "changelist")).content.decode()
+        assert response.status_code in (200, 302)
+        inventory.refresh_from_db()
+        assert inventory.acknowledged_at is None
 
 
 # ---------------------------------------------------------------------------------------------------
