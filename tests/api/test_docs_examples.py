@@ -117,6 +117,7 @@ def test_the_matcher_reads_abridged_responses():
     assert not mismatches({"next": "…/?page=2"}, {"next": "http://x/?page=2"})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_the_curl_examples_run_against_a_live_server(live_server, tmp_path):
     _, token = ApiClient.issue(CLIENT_NAME, contexts=["cm"])

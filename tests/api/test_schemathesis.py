@@ -184,6 +184,7 @@ def _aim_at_seeded_records(case, ids: dict[str, str]) -> None:
         case.body["context"], case.body["instance"] = "cm", "testing"
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,

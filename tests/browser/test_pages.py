@@ -16,7 +16,7 @@ from django.core.management import call_command
 from inventory.choices import InventoryState
 from inventory.models import EnvironmentInventory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ADMIN = ("admin", "launchplane-demo-password")
 REVIEWER = ("rowan", "launchplane-reviewer-password")
