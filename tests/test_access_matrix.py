@@ -33,13 +33,10 @@ from tests.api.conftest import make_caller
 from tests.api.support import (
     API,
     BOOTSTRAPS,
-    begin,
     bootstrap_url,
     deployed_env,
     error_of,
     new_key,
-    observe,
-    own_identity,
     prepare_bootstrap_cancel,
     prepare_bootstrap_result,
     prepare_bootstrap_start,
@@ -48,7 +45,7 @@ from tests.api.support import (
     prepare_get,
     prepare_observation,
 )
-from tests.factories import row_counts
+from tests.factories import observe, row_counts, runtime_identity, start
 
 # ---------------------------------------------------------------------------------------------------
 # The URLconf, walked
@@ -180,7 +177,7 @@ def posting(prepare: Callable[[], tuple[str, dict[str, Any]]]) -> Callable[[], C
 
 
 def prepare_bootstrap_event() -> tuple[str, dict[str, Any]]:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     return f"{bootstrap_url(operation.operation_id)}events/", {"phase": "bootstrap", "data_mutated": False}
 
 
@@ -188,7 +185,7 @@ def with_world(path: str, body: dict[str, Any] | None = None) -> Callable[[], Ca
     """cm/testing with a deployment and a running bootstrap exist, whatever the path says."""
 
     def build() -> Call:
-        begin(deployed_env())
+        start(deployed_env())
         return Call(path, body)
 
     return build
@@ -425,7 +422,7 @@ def idempotency_key() -> IdempotencyKey:
 
 def observation() -> Any:
     environment = deployed_env()
-    return observe(environment, own_identity())
+    return observe(environment, runtime_identity("dep-1")).record
 
 
 def transition() -> InventoryTransition:
@@ -499,7 +496,7 @@ ADMIN_RIGHTS: dict[str, Rights] = {
     "inventory.DeploymentRecord": Rights(lambda: deployed_env().deployments.get(), view=STAFF),
     "inventory.RuntimeObservation": Rights(observation, view=STAFF),
     "inventory.InventoryTransition": Rights(transition, view=STAFF),
-    "bootstraps.BootstrapOperation": Rights(lambda: begin(deployed_env()), view=STAFF),
+    "bootstraps.BootstrapOperation": Rights(lambda: start(deployed_env()), view=STAFF),
 }
 
 

@@ -68,12 +68,8 @@ from launchplane.models import ApiClient, IdempotencyKey
 from tests.api.conftest import Caller, make_caller
 from tests.api.support import (
     GIT_REF,
-    begin,
     bootstrap_url,
     deployed_env,
-    next_moment,
-    own_identity,
-    passing_result,
     post,
     prepare_bootstrap_cancel,
     prepare_bootstrap_one_shot,
@@ -85,6 +81,7 @@ from tests.api.support import (
     result_body,
     result_url,
 )
+from tests.factories import next_moment, passing_result, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -323,7 +320,7 @@ def prepare_environment_create_beside_a_neighbour() -> tuple[str, dict[str, Any]
 
 
 def prepare_bootstrap_events() -> tuple[str, dict[str, Any]]:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     return events_url(operation.operation_id), {
         "phase": "post_deploy",
         "data_mutated": True,
@@ -578,7 +575,7 @@ def deployment_call(environment: Environment, now: datetime) -> Callable[[], obj
         health_status="pass",
         started_at=finished_at - timedelta(seconds=30),
         finished_at=finished_at,
-        identity=IdentityInput(sent=True, value={**own_identity("dep-2"), "artifact_id": "artifact-dep-2"}),
+        identity=IdentityInput(sent=True, value=runtime_identity("dep-2")),
         actor="api:ci",
         now=now,
     )
@@ -605,7 +602,7 @@ def service_record_observation(now: datetime, user: Any) -> Prepared:
     return Prepared(
         lambda: record_observation(
             environment,
-            identity=IdentityInput(sent=True, value=own_identity()),
+            identity=IdentityInput(sent=True, value=runtime_identity("dep-1")),
             source="prober",
             observed_at=now - timedelta(minutes=5),
             actor="api:ci",
@@ -629,7 +626,7 @@ def service_start_bootstrap(now: datetime, user: Any) -> Prepared:
 
 
 def service_record_bootstrap_result(now: datetime, user: Any) -> Prepared:
-    return Prepared(result_call(begin(deployed_env(), now=now - timedelta(minutes=5)), now))
+    return Prepared(result_call(start(deployed_env(), now=now - timedelta(minutes=5)), now))
 
 
 def service_run_bootstrap_once(now: datetime, user: Any) -> Prepared:
@@ -639,7 +636,7 @@ def service_run_bootstrap_once(now: datetime, user: Any) -> Prepared:
 
 
 def service_cancel_bootstrap(now: datetime, user: Any) -> Prepared:
-    operation = begin(deployed_env(), now=now - timedelta(minutes=5))
+    operation = start(deployed_env(), now=now - timedelta(minutes=5))
     return Prepared(
         lambda: cancel_bootstrap(
             BootstrapOperation.objects.get(pk=operation.pk),
@@ -652,7 +649,7 @@ def service_cancel_bootstrap(now: datetime, user: Any) -> Prepared:
 
 
 def service_record_progress(now: datetime, user: Any) -> Prepared:
-    operation = begin(deployed_env(), now=now - timedelta(minutes=5))
+    operation = start(deployed_env(), now=now - timedelta(minutes=5))
     return Prepared(
         lambda: record_progress(
             BootstrapOperation.objects.get(pk=operation.pk),
@@ -666,7 +663,7 @@ def service_record_progress(now: datetime, user: Any) -> Prepared:
 
 
 def service_expire_overdue(now: datetime, user: Any) -> Prepared:
-    begin(deployed_env(), timeout_seconds=60, now=now - timedelta(hours=1))
+    start(deployed_env(), timeout_seconds=60, now=now - timedelta(hours=1))
     return Prepared(lambda: expire_overdue(now))
 
 
@@ -776,7 +773,7 @@ def test_a_fault_at_any_write_of_a_service_raises_leaves_nothing_and_the_retry_s
 
 def overdue_operation(now: datetime) -> BootstrapOperation:
     """cm/testing with a current deployment and an operation whose deadline passed an hour ago."""
-    return begin(deployed_env(), timeout_seconds=60, now=now - timedelta(hours=2))
+    return start(deployed_env(), timeout_seconds=60, now=now - timedelta(hours=2))
 
 
 def overdue_late_result(now: datetime, user: Any) -> Prepared:
@@ -794,7 +791,7 @@ def overdue_deployment(now: datetime, user: Any) -> Prepared:
 
 def overdue_in_two_environments(now: datetime, user: Any) -> Prepared:
     for instance in ("testing", "prod"):
-        begin(
+        start(
             deployed_env("cm", instance, record_id=f"dep-{instance}"), timeout_seconds=60, now=now - timedelta(hours=2)
         )
 
@@ -837,7 +834,7 @@ def test_a_fault_in_a_late_result_over_the_api_leaves_the_expiry_whole_or_not_at
     operation = overdue_operation(now)
     late = Endpoint(
         "POST /api/v1/bootstraps/{id}/result/ (late: the operation is overdue)",
-        lambda: (result_url(operation.operation_id), result_body(own_identity())),
+        lambda: (result_url(operation.operation_id), result_body(runtime_identity("dep-1"))),
         200,
         {BootstrapOperation: 0, InventoryTransition: 2},  # the expiry's and the result's
     )

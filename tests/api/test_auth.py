@@ -23,7 +23,6 @@ from tests.api.support import (
     GETS_BY_ID,
     POST_ENDPOINTS,
     POSTS_BY_ID,
-    begin,
     bootstrap_url,
     cancel_url,
     deployed_env,
@@ -38,6 +37,7 @@ from tests.api.support import (
     result_body,
     result_url,
 )
+from tests.factories import start
 
 pytestmark = pytest.mark.django_db
 
@@ -170,8 +170,8 @@ def test_a_write_to_an_operation_outside_the_scope_answers_404_like_an_unknown_o
 def two_contexts(db) -> dict[str, str]:
     """cm/testing and acme/prod, each with a deployment and a running operation."""
     return {
-        "cm": begin(deployed_env("cm", "testing", "dep-cm")).operation_id,
-        "acme": begin(deployed_env("acme", "prod", "dep-acme")).operation_id,
+        "cm": start(deployed_env("cm", "testing", "dep-cm")).operation_id,
+        "acme": start(deployed_env("acme", "prod", "dep-acme")).operation_id,
     }
 
 
@@ -285,7 +285,7 @@ def test_create_api_client_refuses_a_bad_context_or_a_taken_name(db, args) -> No
 
 
 def test_a_superuser_session_reads_and_writes_every_context(superuser_session) -> None:
-    operation = begin(deployed_env("acme", "prod", "dep-acme"))
+    operation = start(deployed_env("acme", "prod", "dep-acme"))
 
     assert superuser_session.get(environment_url("acme", "prod")).status_code == 200
     assert post(superuser_session, ENVIRONMENTS, environment_body("cm", "testing")).status_code == 201
@@ -326,7 +326,7 @@ def test_a_logged_in_user_who_is_not_staff_is_refused(db) -> None:
 
 
 def test_a_result_by_a_read_only_client_leaves_the_operation_running(reader) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
 
     error_of(post(reader.http, result_url(operation.operation_id), result_body()), 403, "permission_denied")
 

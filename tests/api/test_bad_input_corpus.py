@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from bootstraps.models import BootstrapOperation
@@ -34,7 +33,6 @@ from tests.api.support import (
     ENVIRONMENTS,
     OBSERVED_MINUTE,
     at,
-    begin,
     bootstrap_url,
     cancel_url,
     deployed_env,
@@ -44,11 +42,11 @@ from tests.api.support import (
     iso,
     new_key,
     observations_url,
-    own_identity,
     result_body,
     result_url,
     start_body,
 )
+from tests.factories import row_counts, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +80,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
     with django_db_blocker.unblock(), transaction.atomic():
         deployed_env()
         operations = {
-            instance: begin(deployed_env("cm", instance, f"dep-{instance}")).operation_id
+            instance: start(deployed_env("cm", instance, f"dep-{instance}")).operation_id
             for instance in ("result", "cancel", "events")
         }
         automation = make_caller("ci-cm", ["cm"])
@@ -113,7 +111,11 @@ def deployment_create(world: World) -> tuple[str, dict[str, Any]]:
 
 
 def observation(world: World) -> tuple[str, dict[str, Any]]:
-    body = {"observed_runtime_identity": own_identity(), "source": "prober", "observed_at": at(OBSERVED_MINUTE)}
+    body = {
+        "observed_runtime_identity": runtime_identity("dep-1"),
+        "source": "prober",
+        "observed_at": at(OBSERVED_MINUTE),
+    }
     return observations_url(), body
 
 
@@ -123,12 +125,12 @@ def bootstrap_start(world: World) -> tuple[str, dict[str, Any]]:
 
 def bootstrap_one_shot(world: World) -> tuple[str, dict[str, Any]]:
     now = timezone.now()
-    result = result_body(own_identity(), **result_extras(now - timedelta(minutes=1)))
+    result = result_body(runtime_identity("dep-1"), **result_extras(now - timedelta(minutes=1)))
     return BOOTSTRAPS, start_body(result={**result, "started_at": iso(now - timedelta(minutes=2))})
 
 
 def bootstrap_result(world: World) -> tuple[str, dict[str, Any]]:
-    expected = own_identity("dep-result", instance="result")
+    expected = runtime_identity("dep-result", instance="result")
     return result_url(world.operations["result"]), result_body(expected, **result_extras(timezone.now()))
 
 
@@ -288,18 +290,6 @@ NOT_JSON = Expect(415, "unsupported_media_type", body_level=True)
 
 def evidence(path: str, *, body_level: bool = False) -> Expect:
     return Expect(paths=(path,), body_level=body_level, may_accept=True)
-
-
-def row_counts() -> dict[str, int]:
-    """Rows in the table of every installed model, excluding nothing, counted in one query (the corpus
-    counts thousands of times)."""
-    models = apps.get_models()
-    quote = connection.ops.quote_name
-    sql = "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)})" for model in models)
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        counts = cursor.fetchone()
-    return {model._meta.label: count for model, count in zip(models, counts, strict=True)}
 
 
 def assert_answer(response, expect: Expect, before: dict[str, int]) -> None:

@@ -18,26 +18,21 @@ from tests.api.support import (
     OBSERVED_MINUTE,
     OMIT,
     at,
-    begin,
     bootstrap_url,
     cancel_url,
     clock_at,
-    conclude,
     deployment_body,
     environment_url,
     error_of,
     history_url,
-    make_env,
     new_key,
     observations_url,
-    once,
-    own_identity,
     post,
-    record,
     result_body,
     result_url,
     start_body,
 )
+from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +65,8 @@ def parse(value: str) -> datetime:
 @pytest.fixture
 def deployed(db):
     """cm/testing with a current deployment ``dep-1`` (state current, data untouched)."""
-    environment = make_env()
-    record(environment, "dep-1")
+    environment = make_environment()
+    deploy(environment, "dep-1")
     return environment
 
 
@@ -170,7 +165,7 @@ def test_a_start_naming_an_unknown_environment_answers_404_not_found(automation,
 
 
 def test_a_second_start_while_one_is_active_answers_409_bootstrap_active_naming_it(automation, deployed) -> None:
-    active = begin(deployed)
+    active = start(deployed)
 
     response = post(automation.http, BOOTSTRAPS, start_body(), key=new_key())
 
@@ -181,7 +176,7 @@ def test_a_second_start_while_one_is_active_answers_409_bootstrap_active_naming_
 
 
 def test_a_start_after_the_active_one_finished_is_accepted(automation, deployed) -> None:
-    conclude(begin(deployed))
+    finish(start(deployed), passing_result(deployed))
 
     response = post(automation.http, BOOTSTRAPS, start_body(), key=new_key())
 
@@ -210,7 +205,7 @@ def test_a_start_with_a_result_records_a_finished_operation_with_one_transition(
 
 def test_a_one_shot_answers_with_the_same_body_as_a_result(automation, deployed, expected) -> None:
     one_shot = post(automation.http, BOOTSTRAPS, start_body(result=result_body(expected)), key=new_key()).json()
-    operation = begin(deployed)
+    operation = start(deployed)
     result = post(automation.http, result_url(operation.operation_id), result_body(expected)).json()
 
     assert set(one_shot) == set(result)
@@ -263,7 +258,7 @@ def test_a_contradictory_result_in_a_start_names_the_dotted_fields(automation, d
 def test_a_result_answers_200_with_every_status_its_effect_late_and_the_read_model(
     automation, deployed, expected
 ) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
     evidence = [
         {
             "probe": "health",
@@ -298,7 +293,7 @@ def test_a_result_answers_200_with_every_status_its_effect_late_and_the_read_mod
 
 
 def test_a_result_defaults_the_checks_it_leaves_out_to_not_run(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     body = {"bootstrap_run_status": "fail", "data_mutated": None}
     answered = post(automation.http, result_url(operation.operation_id), body).json()
@@ -310,7 +305,7 @@ def test_a_result_defaults_the_checks_it_leaves_out_to_not_run(automation, deplo
 
 
 def test_a_result_keeps_the_finished_at_the_client_sent(automation, deployed, expected) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     sent = (operation.started_at + timedelta(seconds=90)).replace(microsecond=0)
     body = result_body(expected, finished_at=sent.isoformat())
@@ -353,7 +348,7 @@ def test_a_result_keeps_the_finished_at_the_client_sent(automation, deployed, ex
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_it_rejects_an_invalid_result_naming_the_field(automation, deployed, expected, changes, field) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     response = post(automation.http, result_url(operation.operation_id), result_body(expected, **changes))
 
@@ -390,7 +385,7 @@ CONTRADICTIONS = [
 def test_a_contradictory_result_answers_400_contradictory_result_naming_the_fields(
     automation, deployed, expected, changes, fields
 ) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
     before = transitions()
 
     response = post(automation.http, result_url(operation.operation_id), result_body(expected, **changes))
@@ -402,7 +397,7 @@ def test_a_contradictory_result_answers_400_contradictory_result_naming_the_fiel
 
 
 def test_an_unverifiable_result_may_leave_the_identity_out(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     body = result_body(None, runtime_identity_status="unverifiable")
     answered = post(automation.http, result_url(operation.operation_id), body).json()
@@ -412,7 +407,7 @@ def test_an_unverifiable_result_may_leave_the_identity_out(automation, deployed)
 
 
 def test_a_result_for_a_finished_operation_answers_409_operation_finished(automation, deployed, expected) -> None:
-    operation = conclude(begin(deployed))
+    operation = finish(start(deployed), passing_result(deployed))
 
     response = post(automation.http, result_url(operation.operation_id), result_body(expected))
 
@@ -420,7 +415,7 @@ def test_a_result_for_a_finished_operation_answers_409_operation_finished(automa
 
 
 def test_a_result_for_a_cancelled_operation_answers_409_operation_finished(automation, deployed, expected) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
     post(automation.http, cancel_url(operation.operation_id), {"reason": "wrong source"})
 
     response = post(automation.http, result_url(operation.operation_id), result_body(expected))
@@ -439,7 +434,7 @@ def test_a_result_for_an_unknown_operation_answers_404_not_found(automation, dep
 
 
 def test_a_cancel_with_data_unchanged_answers_200_and_restores_the_data_side(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     response = post(automation.http, cancel_url(operation.operation_id), {"reason": "wrong", "data_mutated": False})
 
@@ -458,7 +453,7 @@ def test_a_cancel_with_data_unchanged_answers_200_and_restores_the_data_side(aut
 
 
 def test_a_cancel_without_data_mutated_leaves_the_data_side_unknown(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     body = post(automation.http, cancel_url(operation.operation_id), {"reason": "driver lost"}).json()
 
@@ -479,7 +474,7 @@ def test_a_cancel_without_data_mutated_leaves_the_data_side_unknown(automation, 
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_it_rejects_an_invalid_cancel_naming_the_field(automation, deployed, body, field) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     response = post(automation.http, cancel_url(operation.operation_id), body)
 
@@ -489,13 +484,13 @@ def test_it_rejects_an_invalid_cancel_naming_the_field(automation, deployed, bod
 
 
 def test_a_cancel_of_a_finished_operation_answers_409_operation_finished(automation, deployed) -> None:
-    operation = conclude(begin(deployed))
+    operation = finish(start(deployed), passing_result(deployed))
 
     error_of(post(automation.http, cancel_url(operation.operation_id), {"reason": "late"}), 409, "operation_finished")
 
 
 def test_a_cancel_of_a_cancelled_operation_answers_409_operation_finished(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
     post(automation.http, cancel_url(operation.operation_id), {"reason": "first"})
 
     error_of(post(automation.http, cancel_url(operation.operation_id), {"reason": "again"}), 409, "operation_finished")
@@ -511,7 +506,7 @@ def test_a_cancel_of_an_unknown_operation_answers_404_not_found(automation) -> N
 
 
 def test_it_reads_one_operation_by_operation_id(automation, deployed) -> None:
-    operation = begin(deployed)
+    operation = start(deployed)
 
     response = automation.http.get(bootstrap_url(operation.operation_id))
 
@@ -531,7 +526,7 @@ def test_an_unknown_operation_id_answers_404_not_found(automation) -> None:
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_an_operation_cannot_be_edited_or_deleted_through_the_api(automation, deployed, method) -> None:
-    operation = conclude(begin(deployed))
+    operation = finish(start(deployed), passing_result(deployed))
 
     response = getattr(automation.http, method)(bootstrap_url(operation.operation_id), {"status": "x"}, format="json")
 
@@ -539,8 +534,9 @@ def test_an_operation_cannot_be_edited_or_deleted_through_the_api(automation, de
 
 
 def test_the_bootstrap_list_is_paginated_and_newest_first(automation, deployed) -> None:
-    first, second = once(deployed), once(deployed)
-    third = begin(deployed)
+    first = bootstrap_once(deployed, passing_result(deployed))
+    second = bootstrap_once(deployed, passing_result(deployed))
+    third = start(deployed)
 
     body = automation.http.get(BOOTSTRAPS).json()
 
@@ -575,13 +571,16 @@ def test_the_bootstrap_list_filters_by_context_instance_status_and_readiness(
     automation, deployed, params, expected_names
 ) -> None:
     names = {}
-    names[once(deployed, bootstrap_run_status="fail", post_deploy_status="not_run").operation_id] = "testing-partial"
-    prod = make_env(instance="prod")
-    record(prod)
-    names[once(prod).operation_id] = "prod-ready"
-    names[begin(prod).operation_id] = "prod-running"
-    elsewhere = make_env("acme", "prod")
-    once(elsewhere)
+    partial = bootstrap_once(
+        deployed, passing_result(deployed, bootstrap_run_status="fail", post_deploy_status="not_run")
+    )
+    names[partial.operation_id] = "testing-partial"
+    prod = make_environment(instance="prod")
+    deploy(prod)
+    names[bootstrap_once(prod, passing_result(prod)).operation_id] = "prod-ready"
+    names[start(prod).operation_id] = "prod-running"
+    elsewhere = make_environment("acme", "prod")
+    bootstrap_once(elsewhere, passing_result(elsewhere))
 
     response = automation.http.get(BOOTSTRAPS, params)
 
@@ -600,7 +599,7 @@ def test_a_bootstrap_never_touches_a_deployment_record_over_http(automation, dep
     before = list(DeploymentRecord.objects.values())
 
     post(automation.http, BOOTSTRAPS, start_body(result=result_body(expected)), key=new_key())
-    operation = begin(deployed)
+    operation = start(deployed)
     post(automation.http, result_url(operation.operation_id), result_body(expected, canonical_status="fail"))
 
     assert list(DeploymentRecord.objects.values()) == before
@@ -657,7 +656,7 @@ def test_a_late_failed_result_is_judged_by_the_table_too(automation, deployed) -
 @pytest.fixture
 def overdue(deployed) -> BootstrapOperation:
     """An operation whose deadline passed an hour ago and that nothing has expired yet."""
-    return begin(deployed, timeout_seconds=60, now=timezone.now() - timedelta(hours=1))
+    return start(deployed, timeout_seconds=60, now=timezone.now() - timedelta(hours=1))
 
 
 def read_operation(http, operation: BootstrapOperation) -> dict[str, Any]:
@@ -718,7 +717,11 @@ def test_a_deployment_expires_an_overdue_operation_before_it_is_applied(automati
 
 
 def test_an_observation_expires_an_overdue_operation_before_it_is_applied(automation, overdue) -> None:
-    body = {"observed_runtime_identity": own_identity(), "source": "prober", "observed_at": at(OBSERVED_MINUTE)}
+    body = {
+        "observed_runtime_identity": runtime_identity("dep-1"),
+        "source": "prober",
+        "observed_at": at(OBSERVED_MINUTE),
+    }
 
     response = post(automation.http, observations_url(), body)
 

@@ -11,11 +11,9 @@ from tests.api.support import (
     deployment_body,
     deployment_url,
     error_of,
-    identity,
-    make_env,
     post,
-    record,
 )
+from tests.factories import deploy, make_environment, runtime_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +36,7 @@ RECORD_FIELDS = {
 
 
 def test_it_records_a_deployment_and_answers_201_with_the_record_its_effect_and_the_read_model(automation) -> None:
-    make_env()
+    make_environment()
     body = deployment_body(record_id="dep-1")
 
     response = post(automation.http, DEPLOYMENTS, body)
@@ -61,7 +59,7 @@ def test_it_records_a_deployment_and_answers_201_with_the_record_its_effect_and_
 
 
 def test_the_server_assigns_a_record_id_when_the_client_sends_none(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(record_id=OMIT, identity_value=OMIT))
 
@@ -72,7 +70,7 @@ def test_the_server_assigns_a_record_id_when_the_client_sends_none(automation) -
 
 
 def test_a_failed_deployment_is_stored_whole_without_moving_the_current_pointer(automation) -> None:
-    record(make_env(), "dep-1")
+    deploy(make_environment(), "dep-1")
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-2", deploy_status="fail"))
 
@@ -84,7 +82,7 @@ def test_a_failed_deployment_is_stored_whole_without_moving_the_current_pointer(
 
 
 def test_it_accepts_an_artifact_id_of_exactly_512_characters(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(artifact_id="a" * 512, identity_value=OMIT))
 
@@ -123,7 +121,7 @@ def test_it_accepts_an_artifact_id_of_exactly_512_characters(automation) -> None
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_it_rejects_an_invalid_deployment_naming_the_field(automation, changes, field) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(**changes))
 
@@ -133,7 +131,7 @@ def test_it_rejects_an_invalid_deployment_naming_the_field(automation, changes, 
 
 
 def test_it_answers_409_conflict_when_a_record_id_is_reused(automation) -> None:
-    record(make_env(), "dep-1")
+    deploy(make_environment(), "dep-1")
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", deploy_status="fail"))
 
@@ -143,8 +141,8 @@ def test_it_answers_409_conflict_when_a_record_id_is_reused(automation) -> None:
 
 
 def test_it_answers_409_conflict_when_a_record_id_is_reused_in_another_environment(automation) -> None:
-    record(make_env(), "dep-1")
-    make_env(instance="prod")
+    deploy(make_environment(), "dep-1")
+    make_environment(instance="prod")
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(instance="prod", record_id="dep-1"))
 
@@ -152,7 +150,7 @@ def test_it_answers_409_conflict_when_a_record_id_is_reused_in_another_environme
 
 
 def test_an_unverifiable_deployment_that_carries_an_identity_is_contradictory(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(runtime_identity_status="unverifiable"))
 
@@ -162,7 +160,7 @@ def test_an_unverifiable_deployment_that_carries_an_identity_is_contradictory(au
 
 
 def test_an_unverifiable_deployment_may_leave_the_identity_out(automation) -> None:
-    make_env()
+    make_environment()
 
     body = deployment_body(identity_value=OMIT, runtime_identity_status="unverifiable")
     response = post(automation.http, DEPLOYMENTS, body)
@@ -172,7 +170,7 @@ def test_an_unverifiable_deployment_may_leave_the_identity_out(automation) -> No
 
 
 def test_an_identity_sent_as_null_reads_missing(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(identity_value=None))
 
@@ -181,7 +179,7 @@ def test_an_identity_sent_as_null_reads_missing(automation) -> None:
 
 
 def test_a_deployment_naming_an_unknown_environment_answers_404_not_found(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(instance="nowhere"))
 
@@ -190,7 +188,7 @@ def test_a_deployment_naming_an_unknown_environment_answers_404_not_found(automa
 
 
 def test_it_reads_one_deployment_by_record_id(automation) -> None:
-    record(make_env(), "dep-1.a:b_c")
+    deploy(make_environment(), "dep-1.a:b_c")
 
     response = automation.http.get(deployment_url("dep-1.a:b_c"))
 
@@ -206,7 +204,7 @@ def test_an_unknown_record_id_answers_404_not_found(automation) -> None:
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_a_deployment_record_cannot_be_edited_or_deleted_through_the_api(automation, method) -> None:
-    record(make_env(), "dep-1")
+    deploy(make_environment(), "dep-1")
 
     response = getattr(automation.http, method)(deployment_url("dep-1"), {"deploy_status": "fail"}, format="json")
 
@@ -215,9 +213,9 @@ def test_a_deployment_record_cannot_be_edited_or_deleted_through_the_api(automat
 
 
 def test_the_deployment_list_is_paginated_and_newest_first(automation) -> None:
-    environment = make_env()
+    environment = make_environment()
     for record_id in ("dep-1", "dep-2", "dep-3"):
-        record(environment, record_id)
+        deploy(environment, record_id)
 
     body = automation.http.get(DEPLOYMENTS).json()
 
@@ -242,11 +240,11 @@ def test_the_deployment_list_is_paginated_and_newest_first(automation) -> None:
     ids=repr,
 )
 def test_the_deployment_list_filters_by_context_instance_and_deploy_status(automation, params, expected) -> None:
-    testing, prod, elsewhere = make_env(), make_env(instance="prod"), make_env("acme", "prod")
-    record(testing, "t-ok")
-    record(prod, "p-bad", deploy_status="fail")
-    record(prod, "p-ok")
-    record(elsewhere, "a-ok")
+    testing, prod, elsewhere = make_environment(), make_environment(instance="prod"), make_environment("acme", "prod")
+    deploy(testing, "t-ok")
+    deploy(prod, "p-bad", deploy_status="fail")
+    deploy(prod, "p-ok")
+    deploy(elsewhere, "a-ok")
 
     response = automation.http.get(DEPLOYMENTS, params)
 
@@ -261,8 +259,8 @@ def test_an_unknown_deploy_status_filter_answers_400(automation) -> None:
 
 
 def test_a_mismatching_identity_is_stored_with_the_differing_keys(automation) -> None:
-    make_env()
-    observed = identity("dep-1", artifact_id="artifact-elsewhere", source_git_ref="refs/heads/other")
+    make_environment()
+    observed = runtime_identity("dep-1", artifact_id="artifact-elsewhere", source_git_ref="refs/heads/other")
 
     body = deployment_body(record_id="dep-1", identity_value=observed)
     created = post(automation.http, DEPLOYMENTS, body).json()
@@ -273,7 +271,7 @@ def test_a_mismatching_identity_is_stored_with_the_differing_keys(automation) ->
 
 
 def test_a_record_id_sent_as_a_json_number_is_rejected(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(record_id=42, identity_value=OMIT))
 

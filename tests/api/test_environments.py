@@ -15,20 +15,15 @@ from tests.api.support import (
     OMIT,
     READ_MODEL_FIELDS,
     at,
-    begin,
-    conclude,
     deployment_body,
     environment_body,
     environment_url,
     error_of,
     history_url,
-    identity,
-    make_env,
     observations_url,
-    once,
     post,
-    record,
 )
+from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +90,7 @@ def test_it_creates_an_environment_with_every_optional_field(automation) -> None
 
 
 def test_it_answers_409_conflict_for_a_duplicate_environment(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, ENVIRONMENTS, environment_body())
 
@@ -146,9 +141,9 @@ def test_it_accepts_the_longest_slug_the_contract_allows(automation) -> None:
 
 
 def test_the_read_model_carries_every_field_the_contract_names(driver) -> None:
-    environment = make_env()
-    record(environment, "dep-1")
-    operation = conclude(begin(environment))
+    environment = make_environment()
+    deploy(environment, "dep-1")
+    operation = finish(start(environment), passing_result(environment))
 
     body = driver.read()
 
@@ -176,19 +171,20 @@ def test_the_read_model_carries_every_field_the_contract_names(driver) -> None:
 
 
 def test_last_known_good_is_an_object_of_nulls_until_the_first_advanced_record(driver) -> None:
-    environment = make_env()
+    environment = make_environment()
     assert driver.read()["last_known_good"] == NO_LAST_KNOWN_GOOD
 
     driver.deploy(record_id="dep-1", post_deploy_status="not_run")  # marked: unverified
     assert driver.read()["last_known_good"] == NO_LAST_KNOWN_GOOD
-    once(
-        environment, bootstrap_run_status="fail", data_mutated=True, post_deploy_status="not_run"
+    bootstrap_once(
+        environment,
+        passing_result(environment, bootstrap_run_status="fail", data_mutated=True, post_deploy_status="not_run"),
     )  # marked: partially bootstrapped
     assert driver.read()["last_known_good"] == NO_LAST_KNOWN_GOOD
 
     driver.deploy(record_id="dep-2")  # pass, but the data side keeps the state from current: retained
     assert driver.read()["last_known_good"] == NO_LAST_KNOWN_GOOD
-    once(environment)  # ready: advanced
+    bootstrap_once(environment, passing_result(environment))  # ready: advanced
     assert driver.read()["last_known_good"]["deployment_record_id"] == "dep-2"
 
 
@@ -198,7 +194,7 @@ def test_it_answers_404_not_found_for_an_unknown_environment(automation) -> None
 
 
 def test_an_acknowledgement_shows_in_the_read_model(driver, reviewer) -> None:
-    acknowledge(make_env(), user=reviewer, note="known: waiting for the driver")
+    acknowledge(make_environment(), user=reviewer, note="known: waiting for the driver")
 
     acknowledgement = driver.read()["acknowledgement"]
 
@@ -208,15 +204,15 @@ def test_an_acknowledgement_shows_in_the_read_model(driver, reviewer) -> None:
 
 
 def test_an_acknowledgement_outlives_its_reviewers_account(driver, reviewer) -> None:
-    acknowledge(make_env(), user=reviewer, note="seen")
+    acknowledge(make_environment(), user=reviewer, note="seen")
     reviewer.delete()
 
     assert driver.read()["acknowledgement"]["by"] is None
 
 
 def test_an_acknowledgement_stays_until_the_next_change_of_state_over_http(automation, driver, reviewer) -> None:
-    environment = make_env()
-    record(environment, "dep-0")
+    environment = make_environment()
+    deploy(environment, "dep-0")
     acknowledge(environment, user=reviewer, note="seen")
 
     post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", deploy_status="fail", identity_value=OMIT))
@@ -233,7 +229,7 @@ def test_an_acknowledgement_stays_until_the_next_change_of_state_over_http(autom
 
 def test_the_environment_list_is_paginated_and_newest_first(automation) -> None:
     for instance in ("one", "two", "three"):
-        make_env(instance=instance)
+        make_environment(instance=instance)
 
     body = automation.http.get(ENVIRONMENTS).json()
     assert set(body) == {"count", "next", "previous", "results"}
@@ -253,12 +249,12 @@ def test_the_environment_list_is_paginated_and_newest_first(automation) -> None:
 def board(db) -> None:
     """cm/fresh verified, cm/old stale, cm/bare missing, cm/shaky recorded (unverified), cm/busy in progress,
     and acme/elsewhere, outside the client's scope."""
-    record(make_env(instance="fresh"))
-    record(make_env(instance="old", verification_ttl_seconds=60))  # verified hours ago, with a one-minute TTL
-    make_env(instance="bare")
-    record(make_env(instance="shaky"), post_deploy_status="not_run")
-    begin(make_env(instance="busy"))
-    record(make_env("acme", "elsewhere"))
+    deploy(make_environment(instance="fresh"))
+    deploy(make_environment(instance="old", verification_ttl_seconds=60))  # verified hours ago, with a one-minute TTL
+    make_environment(instance="bare")
+    deploy(make_environment(instance="shaky"), post_deploy_status="not_run")
+    start(make_environment(instance="busy"))
+    deploy(make_environment("acme", "elsewhere"))
 
 
 def instances(http, **params: Any) -> list[str]:
@@ -316,9 +312,9 @@ def test_an_unknown_filter_value_answers_400_validation_error(automation, params
 
 
 def test_history_lists_transitions_newest_first_with_the_contract_fields(automation) -> None:
-    environment = make_env()
-    record(environment, "dep-1")
-    operation = begin(environment)
+    environment = make_environment()
+    deploy(environment, "dep-1")
+    operation = start(environment)
 
     body = automation.http.get(history_url()).json()
 
@@ -333,15 +329,15 @@ def test_history_lists_transitions_newest_first_with_the_contract_fields(automat
     )
     assert (newest["from_state"], newest["to_state"]) == ("current", "bootstrap_in_progress")
     assert (newest["deployment_state"], newest["data_state"]) == ("current", "bootstrap_in_progress")
-    assert newest["actor"] == "api:setup"
+    assert newest["actor"] == "driver"
     assert (oldest["cause_type"], oldest["cause_id"], oldest["effect"]) == ("deployment", "dep-1", "advanced")
     assert (oldest["from_state"], oldest["to_state"]) == ("unrecorded", "current")
 
 
 def test_history_is_paginated(automation) -> None:
-    environment = make_env()
+    environment = make_environment()
     for _ in range(3):
-        record(environment)
+        deploy(environment)
 
     page = automation.http.get(history_url(), {"page_size": 2}).json()
 
@@ -349,7 +345,7 @@ def test_history_is_paginated(automation) -> None:
 
 
 def test_history_cannot_be_written_through_the_api(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(automation.http, history_url(), {"effect": "advanced"})
 
@@ -362,8 +358,8 @@ def test_history_cannot_be_written_through_the_api(automation) -> None:
 
 
 def test_it_records_an_observation_and_answers_201_with_it_and_the_read_model(automation) -> None:
-    record(make_env(), "dep-1")
-    observed = identity("dep-1", artifact_id="artifact-elsewhere")
+    deploy(make_environment(), "dep-1")
+    observed = runtime_identity("dep-1", artifact_id="artifact-elsewhere")
 
     response = post(
         automation.http,
@@ -383,7 +379,7 @@ def test_it_records_an_observation_and_answers_201_with_it_and_the_read_model(au
 
 
 def test_an_observation_may_leave_the_identity_out_when_it_says_unverifiable(automation) -> None:
-    record(make_env())
+    deploy(make_environment())
 
     response = post(
         automation.http,
@@ -417,7 +413,7 @@ VALID_OBSERVATION = {
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_it_rejects_an_invalid_observation_naming_the_field(automation, changes, field) -> None:
-    make_env()
+    make_environment()
     body = {name: value for name, value in {**VALID_OBSERVATION, **changes}.items() if value is not OMIT}
 
     response = post(automation.http, observations_url(), body)
@@ -427,7 +423,7 @@ def test_it_rejects_an_invalid_observation_naming_the_field(automation, changes,
 
 
 def test_an_unverifiable_observation_that_carries_an_identity_is_contradictory(automation) -> None:
-    make_env()
+    make_environment()
 
     response = post(
         automation.http, observations_url(), {**VALID_OBSERVATION, "runtime_identity_status": "unverifiable"}

@@ -23,8 +23,8 @@ from tests.api.support import (
     error_of,
     new_key,
     post,
-    row_counts,
 )
+from tests.factories import row_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -19,24 +19,19 @@ from tests.api.support import (
     DEPLOYMENTS,
     ENVIRONMENTS,
     OMIT,
-    begin,
     deployed_env,
     deployment_body,
     environment_url,
     error_of,
     iso,
-    make_env,
     new_key,
     observations_url,
-    own_identity,
     post,
-    record,
-    report_data_unchanged,
     result_body,
     result_url,
-    row_counts,
     start_body,
 )
+from tests.factories import T0, deploy, make_environment, report_progress, row_counts, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +61,7 @@ def send_with_deep_identity(http, url: str, body: dict, depth: int):
 
 @pytest.mark.parametrize("run", ["fail", "not_run", "unknown"])
 def test_a_result_saying_data_unchanged_after_an_event_said_it_changed_is_a_contradiction(automation, run) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     events = post(
         automation.http, f"{BOOTSTRAPS}{operation.operation_id}/events/", {"phase": "bootstrap", "data_mutated": True}
     )
@@ -97,7 +92,7 @@ def test_a_result_saying_data_unchanged_after_an_event_said_it_changed_is_a_cont
 def test_an_identity_nested_too_deeply_answers_400_validation_error_and_stores_nothing(
     automation, endpoint, depth
 ) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     deep = DEEP
     url, body = {
         "deployment": (DEPLOYMENTS, deployment_body(record_id="dep-2", identity_value=deep)),
@@ -142,15 +137,15 @@ def test_a_body_nested_within_the_bound_is_accepted(automation) -> None:
 def test_a_failed_result_reporting_another_identity_reads_stale_inventory_not_current(
     automation, run, data_mutated, data_state
 ) -> None:
-    environment = make_env()
-    record(environment, "dep-1")
-    operation = begin(environment)
+    environment = make_environment()
+    deploy(environment, "dep-1")
+    operation = start(environment)
 
     response = post(
         automation.http,
         result_url(operation.operation_id),
         result_body(
-            {**own_identity(), "artifact_id": "artifact-something-else"},
+            runtime_identity("dep-1", artifact_id="artifact-something-else"),
             bootstrap_run_status=run,
             data_mutated=data_mutated,
             post_deploy_status="not_run",
@@ -202,7 +197,7 @@ def test_a_one_shot_may_send_the_runs_own_start_and_keeps_it_as_evidence(automat
     deployed_env()
     now = timezone.now().replace(microsecond=0)
     started, finished = now - timedelta(hours=2), now - timedelta(hours=1)
-    body = result_body(own_identity(), started_at=iso(started), finished_at=iso(finished))
+    body = result_body(runtime_identity("dep-1"), started_at=iso(started), finished_at=iso(finished))
 
     response = post(automation.http, BOOTSTRAPS, start_body(result=body), key=new_key())
 
@@ -214,13 +209,13 @@ def test_a_one_shot_may_send_the_runs_own_start_and_keeps_it_as_evidence(automat
 
 
 def test_a_two_step_result_does_not_take_started_at(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     response = post(automation.http, result_url(operation.operation_id), result_body(started_at=iso(timezone.now())))
     assert "started_at" in error_of(response, 400, "validation_error")["fields"]
 
 
 def test_state_changed_at_is_when_launchplane_recorded_the_change_not_the_clients_finish(automation) -> None:
-    make_env()
+    make_environment()
     arrival = timezone.now()
     body = deployment_body(record_id="dep-1")
     body["started_at"], body["finished_at"] = "2020-01-01T00:00:00Z", "2020-01-01T00:05:00Z"
@@ -237,8 +232,9 @@ def test_state_changed_at_is_when_launchplane_recorded_the_change_not_the_client
 
 
 def test_the_banner_says_for_how_long_by_server_time(client: Client, django_user_model) -> None:
-    environment = make_env()
-    record(environment, "dep-1", minute=-60 * 24 * 365 * 5)  # finished "five years ago" by the client's clock
+    environment = make_environment()
+    # Finished "five years ago" by the client's clock, recorded now by the server's.
+    deploy(environment, "dep-1", finished_at=T0 - timedelta(days=5 * 365), now=timezone.now())
     client.force_login(django_user_model.objects.create_user(username="ops", is_staff=True))
     page = client.get(f"/environments/{environment.context}/{environment.instance}/").content.decode()
     assert "Current for less than a minute" in page
@@ -303,7 +299,7 @@ def test_a_filter_value_outside_its_choices_answers_400_naming_the_filter(automa
 
 
 def test_the_late_filter_takes_true_and_false(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     assert automation.http.get(f"{BOOTSTRAPS}?late=false").json()["count"] == 1
     assert automation.http.get(f"{BOOTSTRAPS}?late=true").json()["count"] == 0
     assert operation.late is False
@@ -358,13 +354,17 @@ def test_an_identifier_is_stored_exactly_as_sent(automation) -> None:
 
 
 def test_an_environment_with_only_an_observation_reads_recorded_not_missing(automation) -> None:
-    make_env()
+    make_environment()
     assert automation.http.get(environment_url()).json()["freshness"] == "missing"
 
     response = post(
         automation.http,
         observations_url(),
-        {"observed_runtime_identity": own_identity(), "source": "prober", "observed_at": iso(timezone.now())},
+        {
+            "observed_runtime_identity": runtime_identity("dep-1"),
+            "source": "prober",
+            "observed_at": iso(timezone.now()),
+        },
     )
 
     assert response.status_code == 201, response.json()
@@ -373,10 +373,10 @@ def test_an_environment_with_only_an_observation_reads_recorded_not_missing(auto
     assert automation.http.get(f"{ENVIRONMENTS}?freshness=missing").json()["count"] == 0
 
 
-def test_report_data_unchanged_helper_still_lets_a_cancel_restore(automation) -> None:
+def test_a_data_unchanged_progress_report_still_lets_a_cancel_restore(automation) -> None:
     """Guard for defect 1's fix: a progress event saying data is unchanged is not a contradiction."""
-    operation = begin(deployed_env())
-    report_data_unchanged(operation, now=timezone.now())
+    operation = start(deployed_env())
+    report_progress(operation, data_mutated=False, now=timezone.now())
     response = post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/cancel/", {"reason": "wrong source"})
     assert response.status_code == 200, response.json()
     assert BootstrapOperation.objects.get(pk=operation.pk).status == "cancelled"
@@ -409,7 +409,7 @@ def test_the_schema_and_docs_answer_406_in_the_json_error_body(automation, url, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_cancel_with_an_idempotency_key_still_leaves_the_overdue_operation_timed_out(automation) -> None:
-    operation = begin(deployed_env(), timeout_seconds=60, now=timezone.now() - timedelta(hours=1))
+    operation = start(deployed_env(), timeout_seconds=60, now=timezone.now() - timedelta(hours=1))
 
     response = post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/cancel/", {"reason": "x"}, key=new_key())
 
@@ -510,7 +510,7 @@ def test_a_page_past_the_end_still_answers_404(automation) -> None:
 
 
 def test_a_result_that_does_not_know_whether_data_changed_keeps_what_an_event_reported(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     post(automation.http, f"{BOOTSTRAPS}{operation.operation_id}/events/", {"phase": "bootstrap", "data_mutated": True})
 
     response = post(
@@ -533,7 +533,7 @@ def test_a_one_shot_that_finished_just_before_it_arrived_starts_no_later_than_it
     response = post(
         automation.http,
         BOOTSTRAPS,
-        start_body(result=result_body(own_identity(), finished_at=iso(finished))),
+        start_body(result=result_body(runtime_identity("dep-1"), finished_at=iso(finished))),
         key=new_key(),
     )
 
@@ -557,7 +557,9 @@ def test_a_passing_bootstrap_keeps_the_remark_about_the_current_deployment(autom
     )
     post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", health_status="fail"))
 
-    response = post(automation.http, BOOTSTRAPS, start_body(result=result_body(own_identity())), key=new_key())
+    response = post(
+        automation.http, BOOTSTRAPS, start_body(result=result_body(runtime_identity("dep-1"))), key=new_key()
+    )
 
     environment = response.json()["environment"]
     assert environment["state"] == "current"
@@ -599,7 +601,7 @@ def test_a_chunked_body_without_a_length_answers_411_instead_of_reading_as_empty
 
 
 def test_a_two_step_result_finished_before_its_operation_started_is_refused_even_within_the_skew(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     early = iso(operation.started_at - timedelta(seconds=120))
     before = row_counts()
 
@@ -610,7 +612,7 @@ def test_a_two_step_result_finished_before_its_operation_started_is_refused_even
 
 
 def test_a_result_for_a_finished_operation_answers_409_whatever_its_finish_says(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     assert post(automation.http, result_url(operation.operation_id), result_body()).status_code == 200
     early = iso(operation.started_at - timedelta(seconds=600))
     response = post(automation.http, result_url(operation.operation_id), result_body(finished_at=early))

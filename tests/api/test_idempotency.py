@@ -25,18 +25,16 @@ from tests.api.support import (
     DEPLOYMENTS,
     ENVIRONMENTS,
     POST_ENDPOINTS,
-    begin,
     cancel_url,
-    conclude,
     deployed_env,
     deployment_body,
     environment_body,
     error_of,
     new_key,
     post,
-    row_counts,
     start_body,
 )
+from tests.factories import finish, make_environment, passing_result, row_counts, start
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +125,7 @@ def test_a_rejected_request_stores_no_key_and_the_corrected_body_then_succeeds(a
 
 
 def test_a_request_a_service_refuses_stores_no_key(automation) -> None:
-    active = begin(deployed_env())
+    active = start(deployed_env())
     key = new_key()
 
     error_of(post(automation.http, BOOTSTRAPS, start_body(), key=key), 409, "bootstrap_active")
@@ -203,7 +201,8 @@ def test_a_replayed_start_answers_as_it_first_did_even_after_the_operation_finis
     deployed_env()
     key = new_key()
     first = post(automation.http, BOOTSTRAPS, start_body(), key=key).json()
-    conclude(BootstrapOperation.objects.get())
+    operation = BootstrapOperation.objects.get()
+    finish(operation, passing_result(operation.environment))
 
     again = post(automation.http, BOOTSTRAPS, start_body(), key=key)
 
@@ -403,9 +402,9 @@ def test_the_work_and_the_key_commit_together(automation, monkeypatch) -> None:
     import launchplane.api.idempotency as idempotency
     from inventory.models import DeploymentRecord
     from launchplane.models import IdempotencyKey
-    from tests.api.support import deployment_body, make_env
+    from tests.api.support import deployment_body
 
-    make_env()
+    make_environment()
 
     class DyingJson:
         """The module's json, except that storing a successful response fails."""

@@ -21,15 +21,13 @@ from rest_framework.test import APIClient
 
 from bootstraps.models import BootstrapOperation
 from inventory.models import DeploymentRecord, InventoryTransition
+from tests.api.support import BOOTSTRAPS, ENVIRONMENTS, environment_url, error_of, history_url, post, result_body
 from tests.factories import deploy, make_environment, row_counts
 
 pytestmark = pytest.mark.django_db
 
-API = "/api/v1"
-BOOTSTRAPS = f"{API}/bootstraps/"
-ENVIRONMENTS = f"{API}/environments/"
-ENVIRONMENT = f"{ENVIRONMENTS}cm/testing/"
-HISTORY = f"{ENVIRONMENT}history/"
+ENVIRONMENT = environment_url()
+HISTORY = history_url()
 BOARD = "/"
 ADMIN_OPERATIONS = "/admin/bootstraps/bootstrapoperation/"
 
@@ -60,11 +58,6 @@ def staff(db) -> Client:
     return client
 
 
-def post(http: APIClient, url: str, body: dict[str, Any], *, key: str | None = None):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return http.post(url, body, format="json", **headers)
-
-
 def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -73,7 +66,7 @@ def operation_url(operation_id: str, action: str = "") -> str:
     return f"{BOOTSTRAPS}{operation_id}/" + (f"{action}/" if action else "")
 
 
-def begin(http: APIClient, timeout_seconds: int = 60, key: str = "start-1") -> dict[str, Any]:
+def start_over_http(http: APIClient, timeout_seconds: int = 60, key: str = "start-1") -> dict[str, Any]:
     response = post(
         http,
         BOOTSTRAPS,
@@ -82,25 +75,6 @@ def begin(http: APIClient, timeout_seconds: int = 60, key: str = "start-1") -> d
     )
     assert response.status_code == 201, response.json()
     return response.json()
-
-
-def passing(identity: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "bootstrap_run_status": "pass",
-        "data_mutated": True,
-        "post_deploy_status": "pass",
-        "health_status": "pass",
-        "canonical_status": "pass",
-        "logo_status": "pass",
-        "observed_runtime_identity": identity,
-    }
-
-
-def error_of(response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.content)
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    return error
 
 
 def history(http: APIClient) -> list[dict[str, Any]]:
@@ -157,7 +131,7 @@ def test_a_one_second_bootstrap_reads_timed_out_everywhere_without_the_sweeper_u
     automation, wall, deployment, staff, first_reader
 ) -> None:
     http = automation.http
-    started = begin(http, timeout_seconds=1)
+    started = start_over_http(http, timeout_seconds=1)
     operation_id, deadline = started["operation_id"], parse(started["deadline"])
     assert deadline == wall.now + timedelta(seconds=1)
     assert http.get(operation_url(operation_id)).json()["status"] == "running"
@@ -202,7 +176,7 @@ def test_a_one_second_bootstrap_reads_timed_out_everywhere_without_the_sweeper_u
     assert InventoryTransition.objects.filter(cause_type="deadline").count() == 1  # every reader, one expiry
 
     wall.advance(seconds=2)
-    late = post(http, operation_url(operation_id, "result"), passing(deployment.own_identity))
+    late = post(http, operation_url(operation_id, "result"), result_body(deployment.own_identity))
 
     assert late.status_code == 200, late.json()
     answered = late.json()
@@ -243,7 +217,7 @@ def test_a_one_second_bootstrap_reads_timed_out_everywhere_without_the_sweeper_u
 def test_a_deadline_restores_the_data_side_only_when_an_event_said_data_unchanged(
     automation, wall, deployment, reported, expected
 ) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     wall.advance(seconds=30)
     event = {"phase": "bootstrap", "data_mutated": reported}
     assert post(automation.http, operation_url(started["operation_id"], "events"), event).status_code == 200
@@ -269,7 +243,7 @@ def test_a_deadline_restores_the_data_side_only_when_an_event_said_data_unchange
 
 
 def test_a_late_failure_is_accepted_and_judged_by_the_table(automation, wall, deployment) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     wall.advance(seconds=90)
 
     response = post(
@@ -289,23 +263,23 @@ def test_a_late_failure_is_accepted_and_judged_by_the_table(automation, wall, de
 def test_a_duplicate_late_result_with_the_same_idempotency_key_replays_the_first_answer_and_writes_nothing(
     automation, wall, deployment
 ) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     url = operation_url(started["operation_id"], "result")
     wall.advance(seconds=90)
-    first = post(automation.http, url, passing(deployment.own_identity), key="result-1")
+    first = post(automation.http, url, result_body(deployment.own_identity), key="result-1")
     assert (first.status_code, first.json()["late"]) == (200, True)
     assert "Idempotent-Replayed" not in first
     counts = row_counts()
     wall.advance(seconds=30)
 
-    replay = post(automation.http, url, passing(deployment.own_identity), key="result-1")
+    replay = post(automation.http, url, result_body(deployment.own_identity), key="result-1")
 
     assert replay.status_code == 200
     assert replay["Idempotent-Replayed"] == "true"
     assert replay.json() == first.json()
     assert row_counts() == counts
 
-    unkeyed = post(automation.http, url, passing(deployment.own_identity))
+    unkeyed = post(automation.http, url, result_body(deployment.own_identity))
 
     error_of(unkeyed, 409, "operation_finished")
     assert row_counts() == counts
@@ -315,19 +289,20 @@ def test_a_late_result_after_a_newer_bootstrap_is_stored_superseded_and_changes_
     automation, wall, deployment
 ) -> None:
     http = automation.http
-    old = begin(http, timeout_seconds=60, key="start-old")
+    old = start_over_http(http, timeout_seconds=60, key="start-old")
     wall.advance(seconds=90)
-    newer = begin(http, key="start-new")  # the old one expires first
+    newer = start_over_http(http, key="start-new")  # the old one expires first
     assert stored(old).status == "timed_out"
     wall.advance(seconds=10)
     assert (
-        post(http, operation_url(newer["operation_id"], "result"), passing(deployment.own_identity)).status_code == 200
+        post(http, operation_url(newer["operation_id"], "result"), result_body(deployment.own_identity)).status_code
+        == 200
     )
     environment_before = http.get(ENVIRONMENT).json()
     transitions_before = history(http)
     wall.advance(seconds=10)
 
-    response = post(http, operation_url(old["operation_id"], "result"), passing(deployment.own_identity))
+    response = post(http, operation_url(old["operation_id"], "result"), result_body(deployment.own_identity))
 
     assert response.status_code == 200
     answered = response.json()
@@ -344,13 +319,15 @@ def test_a_late_result_after_a_newer_bootstrap_is_stored_superseded_and_changes_
 
 
 def test_a_late_result_after_a_newer_deployment_is_compared_with_that_deployment(automation, wall, deployment) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     wall.advance(seconds=90)
     newer = deploy(deployment.environment, record_id="dep-2", finished_at=wall.now, now=wall.now).record
     wall.advance(seconds=10)
 
     # The runtime still reports dep-1: against the new current deployment, that is a mismatch.
-    response = post(automation.http, operation_url(started["operation_id"], "result"), passing(deployment.own_identity))
+    response = post(
+        automation.http, operation_url(started["operation_id"], "result"), result_body(deployment.own_identity)
+    )
 
     assert response.status_code == 200
     answered = response.json()
@@ -370,7 +347,7 @@ def test_a_late_result_after_a_newer_deployment_is_compared_with_that_deployment
 
 
 def _finish(http: APIClient, wall: Any, deployment: DeploymentRecord, operation_id: str) -> None:
-    assert post(http, operation_url(operation_id, "result"), passing(deployment.own_identity)).status_code == 200
+    assert post(http, operation_url(operation_id, "result"), result_body(deployment.own_identity)).status_code == 200
 
 
 def _cancel(http: APIClient, wall: Any, deployment: DeploymentRecord, operation_id: str) -> None:
@@ -402,11 +379,11 @@ EVENT = {"phase": "verification", "data_mutated": True, "extend_deadline_seconds
 def test_after_the_end_only_a_late_result_for_a_timed_out_operation_is_accepted(
     automation, wall, deployment, end, action, accepted
 ) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     end(automation.http, wall, deployment, operation_id)
     body = {
         "events": EVENT,
-        "result": passing(deployment.own_identity),
+        "result": result_body(deployment.own_identity),
         "cancel": {"reason": "again", "data_mutated": False},
     }[action]
     counts = row_counts()
@@ -431,7 +408,7 @@ def test_after_the_end_only_a_late_result_for_a_timed_out_operation_is_accepted(
 
 
 def test_an_event_records_phase_and_data_mutated_and_appends_no_transition(automation, wall, deployment) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     transitions = InventoryTransition.objects.count()
     wall.advance(seconds=5)
 
@@ -447,7 +424,7 @@ def test_an_event_records_phase_and_data_mutated_and_appends_no_transition(autom
 
 
 def test_a_heartbeat_keeps_an_operation_running_past_its_first_deadline(automation, wall, deployment) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     operation_id, started_at = started["operation_id"], parse(started["started_at"])
     wall.advance(seconds=50)
 
@@ -471,7 +448,7 @@ def test_a_heartbeat_keeps_an_operation_running_past_its_first_deadline(automati
 def test_an_event_taking_data_mutated_back_to_false_answers_400_contradictory_result(
     automation, wall, deployment
 ) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     url = operation_url(operation_id, "events")
     assert post(automation.http, url, {"phase": "bootstrap", "data_mutated": True}).status_code == 200
     counts = row_counts()
@@ -495,7 +472,7 @@ def test_an_event_taking_data_mutated_back_to_false_answers_400_contradictory_re
     ],
 )
 def test_an_invalid_event_answers_400_naming_the_field(automation, wall, deployment, body, field) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     counts = row_counts()
 
     response = post(automation.http, operation_url(operation_id, "events"), body)
@@ -506,7 +483,7 @@ def test_an_invalid_event_answers_400_naming_the_field(automation, wall, deploym
 
 
 def test_an_event_for_an_overdue_operation_expires_it_first_and_answers_409(automation, wall, deployment) -> None:
-    started = begin(automation.http, timeout_seconds=60)
+    started = start_over_http(automation.http, timeout_seconds=60)
     wall.advance(seconds=61)
 
     response = post(
@@ -540,7 +517,7 @@ def test_an_event_for_an_overdue_operation_expires_it_first_and_answers_409(auto
 def test_a_cancel_restores_the_data_side_only_when_data_is_known_unchanged(
     automation, wall, deployment, reported, cancel, expected
 ) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     if reported is not None:
         event = {"phase": "bootstrap", "data_mutated": reported}
         assert post(automation.http, operation_url(operation_id, "events"), event).status_code == 200
@@ -562,7 +539,7 @@ def test_a_cancel_restores_the_data_side_only_when_data_is_known_unchanged(
 
 
 def test_a_cancel_saying_data_unchanged_after_an_event_said_changed_answers_400(automation, wall, deployment) -> None:
-    operation_id = begin(automation.http)["operation_id"]
+    operation_id = start_over_http(automation.http)["operation_id"]
     post(automation.http, operation_url(operation_id, "events"), {"phase": "bootstrap", "data_mutated": True})
     counts = row_counts()
 

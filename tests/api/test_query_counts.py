@@ -15,14 +15,9 @@ from tests.api.support import (
     BOOTSTRAPS,
     DEPLOYMENTS,
     ENVIRONMENTS,
-    begin,
     history_url,
-    make_env,
-    observe,
-    once,
-    own_identity,
-    record,
 )
+from tests.factories import bootstrap_once, deploy, make_environment, observe, passing_result, runtime_identity, start
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +30,10 @@ def grow_environments(count: int) -> None:
     reviewer = get_user_model().objects.get_or_create(username="rita", is_staff=True)[0]
     start = Environment.objects.count()
     for number in range(start, start + count):
-        environment = make_env(instance=f"env-{number}")
-        record(environment, f"dep-{number}")
-        once(environment)
-        observe(environment, own_identity(f"dep-{number}", instance=f"env-{number}"))
+        environment = make_environment(instance=f"env-{number}")
+        deploy(environment, f"dep-{number}")
+        bootstrap_once(environment, passing_result(environment))
+        observe(environment, runtime_identity(f"dep-{number}", instance=f"env-{number}"))
         if number % 2:
             acknowledge(environment, user=reviewer, note="seen")
 
@@ -46,23 +41,23 @@ def grow_environments(count: int) -> None:
 def grow_deployments(count: int) -> None:
     """Deployments spread over two environments, some passing, some failing verification."""
     environments = list(Environment.objects.filter(instance__in=["a", "b"]).order_by("instance"))
-    environments = environments or [make_env(instance="a"), make_env(instance="b")]
+    environments = environments or [make_environment(instance="a"), make_environment(instance="b")]
     for number in range(count):
-        record(environments[number % 2], post_deploy_status="pass" if number % 3 else "fail")
+        deploy(environments[number % 2], post_deploy_status="pass" if number % 3 else "fail")
 
 
 def grow_bootstraps(count: int) -> None:
     for _ in range(count):
-        environment = make_env(instance=f"boot-{Environment.objects.count()}")
-        record(environment)
-        once(environment, health_status="fail")
-        begin(environment)
+        environment = make_environment(instance=f"boot-{Environment.objects.count()}")
+        deploy(environment)
+        bootstrap_once(environment, passing_result(environment, health_status="fail"))
+        start(environment)
 
 
 def grow_history(count: int) -> None:
-    environment = Environment.objects.filter(context="cm", instance="testing").first() or make_env()
+    environment = Environment.objects.filter(context="cm", instance="testing").first() or make_environment()
     for _ in range(count):
-        record(environment)
+        deploy(environment)
 
 
 LISTS: dict[str, tuple[str, Callable[[int], None], int]] = {

@@ -13,7 +13,6 @@ from tests.api.support import (
     BOOTSTRAPS,
     DEPLOYMENTS,
     ENVIRONMENTS,
-    begin,
     deployed_env,
     deployment_body,
     environment_url,
@@ -23,6 +22,7 @@ from tests.api.support import (
     result_url,
     start_body,
 )
+from tests.factories import start
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_each_request_expires_overdue_operations_once(automation, request_) -> N
 
 
 def test_bootstrap_writes_expire_in_their_service_and_read_back_without_expiring_again(automation) -> None:
-    operation = begin(deployed_env())
+    operation = start(deployed_env())
     with expiries() as sent:
         response = post(automation.http, result_url(operation.operation_id), result_body())
     assert response.status_code == 200, response.json()

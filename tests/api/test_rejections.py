@@ -24,9 +24,7 @@ from tests.api.support import (
     ENVIRONMENTS,
     POST_ENDPOINTS,
     POSTS_BY_ID,
-    begin,
     cancel_url,
-    conclude,
     deployed_env,
     deployment_body,
     environment_body,
@@ -36,9 +34,9 @@ from tests.api.support import (
     post,
     result_body,
     result_url,
-    row_counts,
     start_body,
 )
+from tests.factories import finish, passing_result, row_counts, start
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +138,7 @@ def throttled(name: str) -> Callable:
 
 def bootstrap_active(one_shot: bool) -> Callable:
     def prepare(cast: Cast) -> Callable[[], Any]:
-        begin(deployed_env())
+        start(deployed_env())
         body = start_body(result=result_body()) if one_shot else start_body()
         return lambda: post(cast.automation.http, BOOTSTRAPS, body, key=new_key())
 
@@ -149,9 +147,9 @@ def bootstrap_active(one_shot: bool) -> Callable:
 
 def operation_finished(action: str, how: str) -> Callable:
     def prepare(cast: Cast) -> Callable[[], Any]:
-        operation = begin(deployed_env())
+        operation = start(deployed_env())
         if how == "finished":
-            conclude(operation)
+            finish(operation, passing_result(operation.environment))
         else:
             post(cast.automation.http, cancel_url(operation.operation_id), {"reason": "stop"})
         url = result_url(operation.operation_id) if action == "result" else cancel_url(operation.operation_id)

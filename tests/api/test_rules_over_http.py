@@ -24,23 +24,26 @@ from tests.api.support import (
     DEPLOYMENTS,
     OMIT,
     at,
-    begin,
     cancel_url,
     deployment_body,
     environment_url,
-    identity,
-    make_env,
     new_key,
     observations_url,
-    observe,
-    once,
-    own_identity,
     post,
-    record,
-    report_data_unchanged,
     result_body,
     result_url,
     start_body,
+)
+from tests.factories import (
+    T0,
+    bootstrap_once,
+    deploy,
+    make_environment,
+    observe,
+    passing_result,
+    report_progress,
+    runtime_identity,
+    start,
 )
 
 pytestmark = pytest.mark.django_db
@@ -61,55 +64,65 @@ NOT_REACHED = {
 
 def fresh(**options: Any):
     """Nothing recorded yet."""
-    return make_env(**options)
+    return make_environment(**options)
 
 
 def deployed(**options: Any):
-    environment = make_env(**options)
-    record(environment, "dep-0")
+    environment = make_environment(**options)
+    deploy(environment, "dep-0")
     return environment
 
 
 def deployed_and_ready(**options: Any):
     """dep-0 current and a ready bootstrap: both sides current, last known good (dep-0, that bootstrap)."""
     environment = deployed(**options)
-    once(environment)
+    bootstrap_once(environment, passing_result(environment))
     return environment
 
 
 def deployed_unverified(**options: Any):
-    environment = make_env(**options)
-    record(environment, "dep-0", post_deploy_status="not_run")
+    environment = make_environment(**options)
+    deploy(environment, "dep-0", post_deploy_status="not_run")
     return environment
 
 
 def deployed_failing_verification(**options: Any):
-    environment = make_env(**options)
-    record(environment, "dep-0", post_deploy_status="fail")
+    environment = make_environment(**options)
+    deploy(environment, "dep-0", post_deploy_status="fail")
     return environment
 
 
 def deployed_stale(**options: Any):
     environment = deployed(**options)
-    observe(environment, own_identity("dep-0") | {"artifact_id": "artifact-elsewhere"}, minute=200)
+    observe(
+        environment,
+        runtime_identity("dep-0", artifact_id="artifact-elsewhere"),
+        observed_at=T0 + timedelta(minutes=200),
+    )
     return environment
 
 
 def data_partial(**options: Any):
     environment = deployed(**options)
-    once(environment, bootstrap_run_status="fail", data_mutated=True, **service_not_reached())
+    bootstrap_once(
+        environment,
+        passing_result(environment, bootstrap_run_status="fail", data_mutated=True, **service_not_reached()),
+    )
     return environment
 
 
 def data_unknown(**options: Any):
     environment = deployed(**options)
-    once(environment, bootstrap_run_status="unknown", data_mutated=None, **service_not_reached())
+    bootstrap_once(
+        environment,
+        passing_result(environment, bootstrap_run_status="unknown", data_mutated=None, **service_not_reached()),
+    )
     return environment
 
 
 def data_in_progress(**options: Any):
     environment = deployed(**options)
-    begin(environment)
+    start(environment)
     return environment
 
 
@@ -172,8 +185,8 @@ def newest_transition() -> InventoryTransition:
 # Rule 6: deployments
 # ---------------------------------------------------------------------------------------------------
 
-MISMATCH_WITH_CURRENT = identity("dep-0", artifact_id="artifact-elsewhere")
-MISMATCH_WITH_ITSELF = identity("dep-1", artifact_id="artifact-elsewhere")
+MISMATCH_WITH_CURRENT = runtime_identity("dep-0", artifact_id="artifact-elsewhere")
+MISMATCH_WITH_ITSELF = runtime_identity("dep-1", artifact_id="artifact-elsewhere")
 
 
 @dataclass(frozen=True)
@@ -219,7 +232,7 @@ DEPLOYMENT_ROWS = {
     ),
     "fail-reporting-the-current-identity": DeploymentCase(
         deployed,
-        deployment(deploy_status="fail", identity=own_identity("dep-0")),
+        deployment(deploy_status="fail", identity=runtime_identity("dep-0")),
         "dep-0",
         Expect("current", "current", "untouched", "retained", "match"),
     ),
@@ -424,7 +437,9 @@ def test_each_deployment_row_reads_back_as_the_table_says(automation, case: Depl
     assert created["inventory_effect"] == case.expect.effect
     # Rule 5: a pass is compared with itself, a failure with the deployment current when it was applied.
     if body["deploy_status"] == "pass":
-        assert created["expected_runtime_identity"] == own_identity("dep-1")
+        expected = runtime_identity("dep-1")
+        del expected["image_reference"]  # a record expects the identity keys, not the image it ran
+        assert created["expected_runtime_identity"] == expected
     else:
         assert created["expected_runtime_identity"] == before["expected_runtime_identity"]
     model = read(automation.http)
@@ -454,8 +469,8 @@ def test_each_deployment_row_reads_back_as_the_table_says(automation, case: Depl
 
 @pytest.mark.parametrize("deploy_status", ["pass", "fail"])
 def test_a_deployment_that_finished_before_the_current_one_is_stored_superseded(automation, deploy_status) -> None:
-    environment = make_env()
-    record(environment, "dep-0", minute=120)
+    environment = make_environment()
+    deploy(environment, "dep-0", finished_at=T0 + timedelta(minutes=120))
     before = read(automation.http)
     transitions_before = InventoryTransition.objects.count()
 
@@ -475,8 +490,8 @@ def test_a_deployment_that_finished_before_the_current_one_is_stored_superseded(
 
 
 def test_a_deployment_that_finished_at_the_same_moment_goes_to_arrival(automation) -> None:
-    environment = make_env()
-    record(environment, "dep-0", minute=120)
+    environment = make_environment()
+    deploy(environment, "dep-0", finished_at=T0 + timedelta(minutes=120))
 
     response = post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-1", finished_minute=120))
 
@@ -500,7 +515,7 @@ class ResultCase:
 
 def passing(**changes: Any) -> dict[str, Any]:
     """A result that passes everything and reports dep-0's identity, with ``changes``."""
-    return {"observed_runtime_identity": own_identity("dep-0"), **changes}
+    return {"observed_runtime_identity": runtime_identity("dep-0"), **changes}
 
 
 def not_passing(run: str, mutated: bool | None, **changes: Any) -> dict[str, Any]:
@@ -785,18 +800,18 @@ STARTED_AN_HOUR_AGO = timedelta(hours=1)
 
 def overdue(environment) -> BootstrapOperation:
     """An operation whose one-minute deadline passed long ago, which nothing has expired yet."""
-    return begin(environment, timeout_seconds=60, now=timezone.now() - STARTED_AN_HOUR_AGO)
+    return start(environment, timeout_seconds=60, now=timezone.now() - STARTED_AN_HOUR_AGO)
 
 
 def time_out(http, environment, *, data_unchanged: bool) -> str:
     operation = overdue(environment)
     if data_unchanged:
-        report_data_unchanged(operation, now=operation.started_at + timedelta(seconds=10))
+        report_progress(operation, data_mutated=False, now=operation.started_at + timedelta(seconds=10))
     return operation.operation_id  # nothing else: the next read expires it
 
 
 def cancel(http, environment, **body: Any) -> str:
-    operation = begin(environment)
+    operation = start(environment)
     response = post(http, cancel_url(operation.operation_id), {"reason": "driver gave up", **body})
     assert response.status_code == 200, response.json()
     return operation.operation_id
@@ -949,7 +964,9 @@ OBSERVATION_ROWS = {
     ),
     # Row 2: match while stale_inventory.
     "match-while-stale": ObservationCase(
-        deployed_stale, seen(own_identity("dep-0")), Expect("unverified", "unverified", "untouched", "marked", "match")
+        deployed_stale,
+        seen(runtime_identity("dep-0")),
+        Expect("unverified", "unverified", "untouched", "marked", "match"),
     ),
     # Row 3: missing or unverifiable where required, while current.
     "missing-while-current": ObservationCase(
@@ -962,16 +979,16 @@ OBSERVATION_ROWS = {
     ),
     # Row 4: otherwise.
     "match-while-current": ObservationCase(
-        deployed, seen(own_identity("dep-0")), Expect("current", "current", "untouched", "retained", "match")
+        deployed, seen(runtime_identity("dep-0")), Expect("current", "current", "untouched", "retained", "match")
     ),
     "match-while-unverified": ObservationCase(
         deployed_unverified,
-        seen(own_identity("dep-0")),
+        seen(runtime_identity("dep-0")),
         Expect("unverified", "unverified", "untouched", "retained", "match"),
     ),
     "match-while-verification-failed": ObservationCase(
         deployed_failing_verification,
-        seen(own_identity("dep-0")),
+        seen(runtime_identity("dep-0")),
         Expect("verification_failed", "verification_failed", "untouched", "retained", "match"),
     ),
     "missing-while-current-where-not-required": ObservationCase(
@@ -989,7 +1006,7 @@ OBSERVATION_ROWS = {
         Expect("unrecorded", "unrecorded", "untouched", "retained", "unverifiable"),
     ),
     "an-identity-with-nothing-deployed": ObservationCase(
-        fresh, seen(own_identity("dep-0")), Expect("unrecorded", "unrecorded", "untouched", "retained", "unchecked")
+        fresh, seen(runtime_identity("dep-0")), Expect("unrecorded", "unrecorded", "untouched", "retained", "unchecked")
     ),
 }
 
@@ -1016,8 +1033,8 @@ def test_each_observation_row_reads_back_as_the_table_says(automation, case: Obs
 
 
 def test_an_observation_made_before_the_current_deployment_finished_is_stored_superseded(automation) -> None:
-    environment = make_env()
-    record(environment, "dep-0", minute=120)
+    environment = make_environment()
+    deploy(environment, "dep-0", finished_at=T0 + timedelta(minutes=120))
     before = read(automation.http)
     transitions_before = InventoryTransition.objects.count()
 

@@ -64,7 +64,7 @@ class Baseline:
         self.ready = bootstrap_once(self.environment, passing_result(self.environment), now=READY_AT)
         assert inventory_of(self.environment).state == "current"
 
-    def begin(self, **kwargs: Any) -> BootstrapOperation:
+    def start(self, **kwargs: Any) -> BootstrapOperation:
         kwargs.setdefault("timeout_seconds", TIMEOUT)
         return start(self.environment, now=START_AT, **kwargs)
 
@@ -97,7 +97,7 @@ def reloaded(operation: BootstrapOperation) -> BootstrapOperation:
 
 
 def test_a_progress_event_records_the_phase_and_changes_no_inventory_state(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     inventory_before = inventory_fields(base.environment)
     transitions = InventoryTransition.objects.count()
 
@@ -112,7 +112,7 @@ def test_a_progress_event_records_the_phase_and_changes_no_inventory_state(base)
 
 
 def test_a_progress_event_without_data_mutated_keeps_what_an_earlier_event_said(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     progress(operation, 1, data_mutated=True)
 
     progress(operation, 2, phase="post_deploy")
@@ -121,7 +121,7 @@ def test_a_progress_event_without_data_mutated_keeps_what_an_earlier_event_said(
 
 
 def test_a_progress_event_cannot_take_data_mutated_back_to_false_and_writes_nothing(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     progress(operation, 1, data_mutated=True)
     counts = row_counts()
     stored = field_values(operation)
@@ -147,7 +147,7 @@ def test_a_progress_event_cannot_take_data_mutated_back_to_false_and_writes_noth
     ],
 )
 def test_a_progress_event_with_an_invalid_field_is_refused_naming_it_and_writes_nothing(base, changes, named) -> None:
-    operation = base.begin()
+    operation = base.start()
     counts = row_counts()
     stored = field_values(operation)
 
@@ -160,7 +160,7 @@ def test_a_progress_event_with_an_invalid_field_is_refused_naming_it_and_writes_
 
 
 def test_a_heartbeat_moves_the_deadline_so_the_operation_is_not_expired_at_the_old_one(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     progress(operation, 9, extend_deadline_seconds=600)  # heartbeat at START+9m: deadline START+19m
     extended = START_AT + timedelta(minutes=19)
     assert reloaded(operation).deadline == extended
@@ -177,7 +177,7 @@ def test_a_heartbeat_moves_the_deadline_so_the_operation_is_not_expired_at_the_o
 
 
 def test_a_heartbeat_never_brings_the_deadline_closer(base) -> None:
-    operation = base.begin()
+    operation = base.start()
 
     progress(operation, 1, extend_deadline_seconds=1)
 
@@ -185,7 +185,7 @@ def test_a_heartbeat_never_brings_the_deadline_closer(base) -> None:
 
 
 def test_a_result_after_the_original_deadline_but_before_the_extended_one_is_on_time(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     progress(operation, 9, extend_deadline_seconds=600)
     arrived_at = DEADLINE + timedelta(minutes=2)
 
@@ -198,15 +198,15 @@ def test_a_result_after_the_original_deadline_but_before_the_extended_one_is_on_
 
 
 def _finished(base: Baseline) -> BootstrapOperation:
-    return finish(base.begin(), passing_result(base.environment), now=START_AT + timedelta(minutes=1))
+    return finish(base.start(), passing_result(base.environment), now=START_AT + timedelta(minutes=1))
 
 
 def _cancelled(base: Baseline) -> BootstrapOperation:
-    return cancel_bootstrap(base.begin(), reason="stop", actor="ops", now=START_AT + timedelta(minutes=1))
+    return cancel_bootstrap(base.start(), reason="stop", actor="ops", now=START_AT + timedelta(minutes=1))
 
 
 def _timed_out(base: Baseline) -> BootstrapOperation:
-    operation = base.begin()
+    operation = base.start()
     expire_overdue(now=DEADLINE)
     return reloaded(operation)
 
@@ -237,7 +237,7 @@ def _cancel(operation: BootstrapOperation) -> None:
 
 @pytest.mark.parametrize("write", [_event, _cancel], ids=["progress-event", "cancel"])
 def test_a_write_to_an_overdue_operation_expires_it_first_and_is_then_refused(base, write) -> None:
-    operation = base.begin()
+    operation = base.start()
 
     with pytest.raises(OperationFinished):
         write(operation)  # the deadline passed at START+10m
@@ -265,7 +265,7 @@ def test_a_write_to_an_overdue_operation_expires_it_first_and_is_then_refused(ba
 def test_a_timeout_restores_the_data_side_only_when_the_last_word_on_data_was_unchanged(
     base, reported, expected
 ) -> None:
-    operation = base.begin()
+    operation = base.start()
     for minute, data_mutated in enumerate(reported, start=1):
         progress(operation, minute, data_mutated=data_mutated)
 
@@ -291,7 +291,7 @@ def test_a_timeout_before_any_mutation_brings_back_a_worse_data_state_and_its_de
     bootstrap_once(base.environment, partial, now=START_AT - timedelta(minutes=5))
     before = inventory_of(base.environment)
     assert before.data_state == "partially_bootstrapped"
-    operation = base.begin()
+    operation = base.start()
     report_progress(operation, data_mutated=False, now=START_AT + timedelta(minutes=1))
 
     expire_overdue(now=DEADLINE)
@@ -333,7 +333,7 @@ def test_a_timeout_before_any_mutation_on_a_never_bootstrapped_environment_leave
 def test_a_cancel_restores_the_data_side_only_when_data_is_known_unchanged(
     base, reported, cancel_says, expected
 ) -> None:
-    operation = base.begin()
+    operation = base.start()
     report_progress(operation, data_mutated=reported, now=START_AT + timedelta(minutes=1))
     cancelled_at = START_AT + timedelta(minutes=2)
 
@@ -371,7 +371,7 @@ def test_a_cancelled_operation_takes_no_late_result(base) -> None:
 
 @pytest.mark.parametrize("identity", ["new", "old"], ids=["reports-new-deployment", "reports-old-deployment"])
 def test_a_late_result_after_a_newer_deployment_is_compared_with_the_new_current_deployment(base, identity) -> None:
-    operation = base.begin()
+    operation = base.start()
     expire_overdue(now=DEADLINE)
     newer = deploy(base.environment, record_id="dep-new", finished_at=DEADLINE + timedelta(minutes=2)).record
     assert inventory_of(base.environment).current_deployment == newer
@@ -415,7 +415,7 @@ def test_a_late_result_after_a_newer_deployment_is_compared_with_the_new_current
 def test_a_late_result_after_a_newer_bootstrap_finished_is_stored_superseded_and_the_newer_one_has_the_last_word(
     base, result_fields, readiness
 ) -> None:
-    old = base.begin()
+    old = base.start()
     newer = start(base.environment, now=DEADLINE + timedelta(minutes=1))  # expires the old one first
     newer = finish(newer, passing_result(base.environment), now=DEADLINE + timedelta(minutes=2))
     inventory_before = inventory_fields(base.environment)
@@ -439,7 +439,7 @@ def test_a_late_result_after_a_newer_bootstrap_finished_is_stored_superseded_and
 
 
 def test_a_second_late_result_for_the_same_operation_is_refused_and_writes_nothing(base) -> None:
-    operation = base.begin()
+    operation = base.start()
     finish(operation, passing_result(base.environment), now=DEADLINE + timedelta(minutes=1))
     counts = row_counts()
     stored = field_values(operation)

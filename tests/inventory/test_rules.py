@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 import pytest
@@ -44,6 +44,7 @@ from inventory.rules import (
     observation_is_superseded,
     state_reason,
 )
+from tests.factories import T0  # the suite's base time; the rules only compare with it
 
 # ---------------------------------------------------------------------------------------------------
 # The vocabulary as PRODUCT.md writes it
@@ -606,7 +607,6 @@ def test_a_matching_observation_never_claims_the_checks_passed() -> None:
 # Order (rule 4): client timestamps decide only whether a record is superseded
 # ---------------------------------------------------------------------------------------------------
 
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
 
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition, RuntimeObservation
 from inventory.rules import NOT_SENT, IdentityInput, combine
-from inventory.services import acknowledge, get_environment, record_deployment, record_observation
+from inventory.services import acknowledge, get_environment, record_deployment
 from launchplane.errors import Conflict, ContradictoryResult, InvalidInput, NotFound
 from tests.factories import (
     MALFORMED_IDENTITY,
@@ -26,6 +26,7 @@ from tests.factories import (
     identity_of,
     inventory_of,
     make_environment,
+    observe,
     passing_result,
     row_counts,
     start,
@@ -38,10 +39,6 @@ BASELINE_AT = T0 + timedelta(minutes=10)
 RECORD_AT = T0 + timedelta(minutes=20)
 # Inventory fields that numbering a stored-but-superseded record may touch (rule 4: records are numbered).
 COUNTER_FIELDS = {"last_sequence"}
-
-
-def observe(environment, identity: IdentityInput, *, at=RECORD_AT, source: str = "prober"):
-    return record_observation(environment, identity=identity, source=source, observed_at=at, actor="prober", now=at)
 
 
 def inventory_fields(environment) -> dict[str, Any]:
@@ -458,12 +455,12 @@ def test_it_orders_by_finished_at_not_by_started_at(baseline) -> None:
 
 
 def _make_stale(environment, current) -> None:
-    observe(environment, wrong_identity(current), at=BASELINE_AT + timedelta(minutes=1))
+    observe(environment, wrong_identity(current), observed_at=BASELINE_AT + timedelta(minutes=1))
     assert inventory_of(environment).deployment_state == "stale_inventory"
 
 
 def _make_unverified(environment, current) -> None:
-    observe(environment, MISSING_IDENTITY, at=BASELINE_AT + timedelta(minutes=1))
+    observe(environment, MISSING_IDENTITY, observed_at=BASELINE_AT + timedelta(minutes=1))
     assert inventory_of(environment).deployment_state == "unverified"
 
 
@@ -531,7 +528,7 @@ def test_each_observation_row_changes_only_the_artifact_side(
     before = inventory_of(environment)
     identity = _identity(identity, current=current, record_id=current.record_id)
 
-    recorded = observe(environment, identity)
+    recorded = observe(environment, identity, observed_at=RECORD_AT)
 
     inventory = inventory_of(environment)
     observation = RuntimeObservation.objects.get(pk=recorded.record.pk)
@@ -557,7 +554,7 @@ def test_each_observation_row_changes_only_the_artifact_side(
 
 
 def test_it_keeps_an_observation_with_nothing_to_compare_unchecked_and_retained(environment) -> None:
-    recorded = observe(environment, IdentityInput(sent=True, value={"context": "cm"}))
+    recorded = observe(environment, IdentityInput(sent=True, value={"context": "cm"}), observed_at=RECORD_AT)
 
     inventory = inventory_of(environment)
     assert recorded.effect == "retained"
@@ -568,7 +565,7 @@ def test_it_never_touches_the_data_side_with_an_observation(baseline) -> None:
     environment, current = baseline()
     _set_data_side(environment, "partially_bootstrapped")
 
-    recorded = observe(environment, wrong_identity(current))
+    recorded = observe(environment, wrong_identity(current), observed_at=RECORD_AT)
 
     inventory = inventory_of(environment)
     assert recorded.effect == "marked"
@@ -580,7 +577,7 @@ def test_it_never_moves_last_known_good_with_an_observation(baseline) -> None:
     environment, current = baseline()
     _make_stale(environment, current)
 
-    observe(environment, identity_of(current))
+    observe(environment, identity_of(current), observed_at=RECORD_AT)
 
     inventory = inventory_of(environment)
     assert inventory.deployment_state == "unverified"
@@ -592,7 +589,7 @@ def test_it_supersedes_an_observation_made_before_the_current_deployment_finishe
     inventory_before = inventory_fields(environment)
     transitions_before = InventoryTransition.objects.count()
 
-    recorded = observe(environment, wrong_identity(current), at=BASELINE_AT - timedelta(seconds=1))
+    recorded = observe(environment, wrong_identity(current), observed_at=BASELINE_AT - timedelta(seconds=1))
 
     assert recorded.effect == RuntimeObservation.objects.get(pk=recorded.record.pk).inventory_effect == "superseded"
     assert recorded.transition is None
@@ -603,7 +600,7 @@ def test_it_supersedes_an_observation_made_before_the_current_deployment_finishe
 def test_it_applies_an_observation_made_when_the_current_deployment_finished(baseline) -> None:
     environment, current = baseline()
 
-    recorded = observe(environment, wrong_identity(current), at=BASELINE_AT)
+    recorded = observe(environment, wrong_identity(current), observed_at=BASELINE_AT)
 
     assert recorded.effect == "marked"
     assert inventory_of(environment).deployment_state == "stale_inventory"
@@ -781,7 +778,11 @@ def test_it_refuses_an_unverifiable_observation_that_carries_an_identity_and_wri
     inventory_before = inventory_fields(environment)
 
     with pytest.raises(ContradictoryResult) as raised:
-        observe(environment, IdentityInput(sent=True, value=dict(current.own_identity), unverifiable=True))
+        observe(
+            environment,
+            IdentityInput(sent=True, value=dict(current.own_identity), unverifiable=True),
+            observed_at=RECORD_AT,
+        )
 
     assert set(raised.value.fields) == {"runtime_identity_status", "observed_runtime_identity"}
     assert row_counts() == counts
@@ -834,7 +835,7 @@ def test_it_refuses_an_incomplete_observation_and_writes_nothing(baseline, ident
     counts = row_counts()
 
     with pytest.raises(InvalidInput) as raised:
-        observe(environment, identity, source=source)
+        observe(environment, identity, source=source, observed_at=RECORD_AT)
 
     assert field in raised.value.fields
     assert row_counts() == counts
@@ -862,7 +863,7 @@ def test_it_refuses_to_change_or_delete_a_deployment_record(baseline) -> None:
 
 def test_it_refuses_to_change_or_delete_transitions_and_observations(baseline) -> None:
     environment, current = baseline()
-    observation = observe(environment, identity_of(current)).record
+    observation = observe(environment, identity_of(current), observed_at=RECORD_AT).record
     transition = history(environment)[0]
 
     for evidence in (observation, transition):
