@@ -8,6 +8,10 @@ PORT ?= 8000
 PYTEST_WORKERS ?= auto
 DEMO_USERNAME ?= admin
 DEMO_PASSWORD ?= launchplane-demo
+# Where the demo environments' base_url points: the demo runtime `make run` serves (DEMO_RUNTIME=1). A
+# wildcard HOST is not an address to probe (0.0.0.0 is a blocked network), so probes use loopback then.
+DEMO_RUNTIME_HOST ?= $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+DEMO_RUNTIME_BASE ?= http://$(DEMO_RUNTIME_HOST):$(PORT)/demo-runtime
 
 .PHONY: run test lint fmt venv migrate demo bench soak clean
 
@@ -23,8 +27,15 @@ migrate: venv
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	DEBUG=1 $(BIN)/python manage.py seed_demo --admin-username "$(DEMO_USERNAME)" --admin-password "$(DEMO_PASSWORD)"
+	DEBUG=1 $(BIN)/python manage.py seed_demo --admin-username "$(DEMO_USERNAME)" --admin-password "$(DEMO_PASSWORD)" \
+		--runtime-base "$(DEMO_RUNTIME_BASE)"
 
+# The whole app in one terminal: the web server (runserver, with the demo runtime), the task worker
+# (db_worker: verification runs) and the sweeper (sweep --loop: deadlines and the verification schedule),
+# output interleaved and prefixed. Ctrl-C stops all three; if one exits, the others are stopped. They run
+# under `manage.py runall` (launchplane/management/commands/runall.py), a small supervisor of ours rather
+# than honcho + a Procfile: no extra dependency, and it stops each process's whole process group (the
+# autoreloader's child included). In production they are three services (docs/operations.md).
 run: demo
 	@echo ""
 	@echo "Launchplane is starting on http://$(HOST):$(PORT)/"
@@ -32,11 +43,13 @@ run: demo
 	@echo "  Admin:    http://$(HOST):$(PORT)/admin/"
 	@echo "  API:      http://$(HOST):$(PORT)/api/v1/docs/   (tokens: manage.py create_api_client)"
 	@echo "  Log in as $(DEMO_USERNAME) / $(DEMO_PASSWORD)"
+	@echo "  Demo runtime (what Re-verify probes): $(DEMO_RUNTIME_BASE)/<context>/<instance>/"
+	@echo "  Running the web server, the task worker and the sweeper; Ctrl-C stops all three."
 	@echo ""
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 DEMO_RUNTIME=1 $(BIN)/python manage.py runall --host $(HOST) --port $(PORT) --sweep-interval 2
 
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

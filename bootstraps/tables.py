@@ -1,4 +1,4 @@
-"""The decision tables as Markdown, rendered from the rule rows themselves (PRODUCT.md rules 6, 7 and 8).
+"""The decision tables as Markdown, rendered from the rule rows themselves (PRODUCT.md rules 6, 7, 8 and 15).
 
 ``docs/provenance.md`` carries this output between two HTML comment markers, and
 ``manage.py decision_tables --check`` fails when the doc and the rules disagree, so the doc cannot
@@ -22,6 +22,7 @@ from inventory.rules import (
     NOT_SENT,
     OBSERVATION_ROWS,
     SEVERITY,
+    VERIFICATION_ROWS,
     IdentityInput,
     Row,
     severity,
@@ -35,6 +36,7 @@ END_MARKER = "<!-- decision-tables:end -->"
 DEPLOYMENT_FIRST_COLUMN = "deployment"
 RESULT_FIRST_COLUMN = "result"
 OBSERVATION_FIRST_COLUMN = "observation"
+VERIFICATION_FIRST_COLUMN = "verification run"
 
 
 class MarkersMissing(ValueError):
@@ -298,6 +300,14 @@ def render_tables() -> str:
             "An observation changes `deployment_state` only and never moves last known good; first matching row wins:",
             "",
             rule_table(OBSERVATION_FIRST_COLUMN, OBSERVATION_ROWS),
+            "",
+            "### Verification runs (rule 15)",
+            "",
+            "A verification run (Launchplane's own probes) changes both sides, judged against the inventory "
+            "when the run is applied; first matching row wins. It never clears `partially_bootstrapped` or "
+            "`unknown` data, and a check that failed but is not required never blocks (`state_reason` names it):",
+            "",
+            rule_table(VERIFICATION_FIRST_COLUMN, VERIFICATION_ROWS),
         ]
     )
 

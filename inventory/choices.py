@@ -131,6 +131,36 @@ FRESHNESS_COLORS: dict[str, str] = {
 }
 
 
+class VerificationStatus(models.TextChoices):
+    """The lifecycle of a verification run (Launchplane's own probes)."""
+
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    FINISHED = "finished", "finished"
+    ABANDONED = "abandoned", "abandoned"  # its worker died: the budget passed with no outcome
+
+
+# At most one queued-or-running run per environment (a partial unique constraint).
+VERIFICATION_ACTIVE = frozenset({VerificationStatus.QUEUED, VerificationStatus.RUNNING})
+
+VERIFICATION_STATUS_COLORS: dict[str, str] = {
+    VerificationStatus.QUEUED: "blue",
+    VerificationStatus.RUNNING: "blue",
+    VerificationStatus.FINISHED: "grey",
+    VerificationStatus.ABANDONED: "purple",
+}
+
+
+class VerificationTrigger(models.TextChoices):
+    """Who or what asked for a verification run."""
+
+    OPERATOR = "operator", "operator"
+    API = "api", "API"
+    SCHEDULE = "schedule", "schedule"
+    AFTER_RECORD = "after_record", "after a record"
+    COMMAND = "command", "command"
+
+
 def choices_constraint_q(field: str, choices: type[models.TextChoices]) -> models.Q:
     """The ``Q`` for a CheckConstraint that keeps ``field`` inside ``choices``."""
     return models.Q(**{f"{field}__in": choices.values})

@@ -2,8 +2,17 @@
 
 import django_filters
 
-from inventory.choices import CheckStatus, DataState, DeploymentState, Freshness, InventoryEffect, InventoryState
-from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition
+from inventory.choices import (
+    CheckStatus,
+    DataState,
+    DeploymentState,
+    Freshness,
+    InventoryEffect,
+    InventoryState,
+    VerificationStatus,
+    VerificationTrigger,
+)
+from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition, VerificationRun
 from launchplane.filters import BoundedIsoDateTimeFilter, FilterSet, IdentifierFilter, MultipleChoiceFilter
 
 
@@ -47,3 +56,17 @@ class InventoryTransitionFilterSet(FilterSet):
     class Meta:
         model = InventoryTransition
         fields = ["effect", "cause_type"]
+
+
+class VerificationRunFilterSet(FilterSet):
+    context = IdentifierFilter(field_name="environment__context", max_length=63)
+    instance = IdentifierFilter(field_name="environment__instance", max_length=63)
+    status = MultipleChoiceFilter(choices=VerificationStatus.choices)
+    trigger = MultipleChoiceFilter(choices=VerificationTrigger.choices)
+    inventory_effect = django_filters.ChoiceFilter(choices=InventoryEffect.choices)
+    queued_after = BoundedIsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+    queued_before = BoundedIsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
+
+    class Meta:
+        model = VerificationRun
+        fields = ["context", "instance", "status", "trigger", "inventory_effect"]

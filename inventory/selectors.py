@@ -53,6 +53,15 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
     return inventory
 
 
+def read_models(environment_ids: Iterable[int], now: datetime) -> dict[int, EnvironmentInventory]:
+    """Read models of several environments in one query, by environment id (a list page's)."""
+    ids = sorted(set(environment_ids))
+    if not ids:
+        return {}
+    expire_overdue(Environment.objects.filter(pk__in=ids), now)
+    return {inventory.pk: inventory for inventory in inventories(now).filter(pk__in=ids)}
+
+
 def inventory_list(contexts: Iterable[str] | None, now: datetime) -> EnvironmentInventoryQuerySet:
     """The API's environment list: newest first, only the given contexts, overdue work expired."""
     expire_overdue(restrict(Environment.objects.all(), contexts, "context"), now)

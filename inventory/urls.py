@@ -1,4 +1,4 @@
-"""The operator pages: the board, an environment's detail, and the review queue."""
+"""The operator pages: the board, an environment's detail, and the review queue, and their actions."""
 
 from django.urls import path
 
@@ -9,6 +9,7 @@ app_name = "inventory"
 urlpatterns = [
     path("", views.board, name="board"),
     path("environments/<slug:context>/<slug:instance>/", views.environment_detail, name="environment"),
+    path("environments/<slug:context>/<slug:instance>/verify/", views.verify_environment, name="verify"),
     path("review/", views.review_queue, name="review"),
     path(
         "review/<slug:context>/<slug:instance>/acknowledge/",

@@ -1,14 +1,15 @@
 """Operator pages: the board, one environment's evidence, and the review queue.
 
 Server-rendered, no front-end build. Every page needs a staff login; acknowledging also needs
-``ACKNOWLEDGE_PERMISSION``. The pages read through the same queryset methods and FilterSet as the API
-and the admin, read through ``inventory.selectors``, which expire overdue operations first (rule 9), and
-change nothing except through ``inventory.services``.
+``ACKNOWLEDGE_PERMISSION``, and asking for a verification run (Re-verify) ``VERIFY_PERMISSION``. The pages
+read through the same queryset methods and FilterSet as the API and the admin, read through
+``inventory.selectors``, which expire overdue operations first (rule 9), and change nothing except
+through ``inventory.services``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -23,28 +24,37 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory import selectors
-from inventory.choices import CHECK_STATUS_COLORS, STATE_COLORS, Freshness, InventoryState
+from inventory.choices import STATE_COLORS, Freshness, InventoryState, VerificationTrigger
 from inventory.filtersets import EnvironmentInventoryFilterSet
 from inventory.forms import AcknowledgeForm
 from inventory.models import Environment, EnvironmentInventory
 from inventory.presentation import (
     CHECK_LABELS,
     banner_sentence,
+    board_rows,
     data_mutated_words,
     history_rows,
     identity_view,
     last_known_good_phrase,
+    last_verified,
+    probe_table,
+    queued_message,
+    reverify_action,
     timeline,
     ttl_words,
+    verification_card,
 )
 from inventory.selectors import REVIEW_STATES
 from inventory.services import acknowledge
+from inventory.services.verification import queue_verification
 from inventory.templatetags.status_badges import field_badge, freshness_badge, render_badge
 from launchplane.errors import ServiceError
 
 # Acknowledging is a change; reading is not. A custom ``inventory.acknowledge_environment`` permission
 # would let a reviewer acknowledge without any other change right (see the admin, which uses the same).
 ACKNOWLEDGE_PERMISSION = "inventory.acknowledge_environmentinventory"
+# Asking for a verification run (the same permission as the admin's "Re-verify" action and the API's).
+VERIFY_PERMISSION = "inventory.verify_environmentinventory"
 
 
 # The detail page shows this many of the newest transitions and records; the API and the admin have all.
@@ -71,6 +81,18 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 def can_acknowledge(user: Any) -> bool:
     return user.has_perm(ACKNOWLEDGE_PERMISSION)
+
+
+def can_verify(user: Any) -> bool:
+    return user.has_perm(VERIFY_PERMISSION)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The ``next`` the form posted when it stays on this site, else ``default``."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -124,7 +146,7 @@ def board(request: HttpRequest) -> HttpResponse:
         request,
         "inventory/board.html",
         {
-            "rows": rows,
+            "rows": board_rows(rows, now),
             "now": now,
             "filterset": filterset,
             "filtered": filtered,
@@ -154,10 +176,12 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     deployments = list(environment.deployments.order_by("-sequence")[:HISTORY_LIMIT])
     bootstraps = list(environment.bootstraps.order_by("-sequence")[:HISTORY_LIMIT])
     observations = list(environment.observations.order_by("-sequence")[:HISTORY_LIMIT])
+    verifications = list(environment.verifications.order_by("-queued_at", "-id")[:HISTORY_LIMIT])
+    card = verification_card(inventory, verifications, now)
 
     bootstrap = inventory.last_bootstrap
     checks = []
-    evidence = []
+    evidence = None
     if bootstrap is not None:
         required = set(environment.required_checks)
         for name, value in bootstrap.check_statuses().items():
@@ -169,18 +193,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
                     "value": value,
                 }
             )
-        evidence = [
-            {
-                **probe,
-                "badge": render_badge(
-                    str(probe.get("status", "")),
-                    color=CHECK_STATUS_COLORS.get(str(probe.get("status", "")), "grey"),
-                    field="probe status",
-                ),
-            }
-            for probe in bootstrap.verification_evidence
-            if isinstance(probe, Mapping)
-        ]
+        evidence = probe_table(bootstrap.verification_evidence, "Verification evidence")
 
     attempt = inventory.last_deployment_attempt
     return render(
@@ -202,7 +215,11 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
             "identity": identity_view(
                 inventory, "Expected (the current deployment) and observed (what the runtime last reported)"
             ),
-            "timeline": timeline(transitions, deployments, bootstraps, observations),
+            "verification": card,
+            "reverify": reverify_action(inventory, next_url=request.get_full_path(), active=card.active)
+            if can_verify(request.user)
+            else None,
+            "timeline": timeline(transitions, deployments, bootstraps, observations, verifications),
             "history": history_rows(transitions),
             "transition_count": transition_count,
             "history_limit": HISTORY_LIMIT,
@@ -217,6 +234,8 @@ def render_review(
 ) -> HttpResponse:
     now = timezone.now()
     may_acknowledge = can_acknowledge(request.user)
+    may_verify = can_verify(request.user)
+    review_url = reverse("inventory:review")
     items = []
     for inventory in selectors.review_queue(now):
         form = None
@@ -231,12 +250,14 @@ def render_review(
                 "form": form,
                 "freshness": inventory.freshness_at(now),
                 "banner": banner_sentence(inventory, now),
+                "verified": last_verified(inventory, now),
+                "reverify": reverify_action(inventory, next_url=review_url) if may_verify else None,
             }
         )
     return render(
         request,
         "inventory/review.html",
-        {"items": items, "now": now, "may_acknowledge": may_acknowledge},
+        {"items": items, "now": now, "may_acknowledge": may_acknowledge, "may_verify": may_verify},
         status=status,
     )
 
@@ -262,10 +283,26 @@ def acknowledge_environment(request: HttpRequest, context: str, instance: str) -
             form.add_error("note", exc.message)
         else:
             messages.success(request, f"Acknowledged {environment}")
-            target = request.POST.get("next", "")
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                target = reverse("inventory:review")
-            return redirect(target)
+            return redirect(safe_next(request, reverse("inventory:review")))
     return render_review(request, bound=(environment.pk, form), status=400)
+
+
+@staff_page
+@require_POST
+def verify_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
+    """Re-verify: queue a verification run through the service (or find the one already queued) and go
+    back where the button was. The service refuses without a base URL or while a bootstrap is active."""
+    if not can_verify(request.user):
+        return forbidden(
+            request, "You can read inventory but not ask for a verification run: that needs the verify permission."
+        )
+    environment = get_object_or_404(Environment, context=context, instance=instance)
+    try:
+        run, created = queue_verification(
+            environment, trigger=VerificationTrigger.OPERATOR, requested_by=request.user.get_username()
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        (messages.success if created else messages.info)(request, queued_message(run, created, environment))
+    return redirect(safe_next(request, reverse("inventory:environment", args=[context, instance])))

@@ -44,6 +44,11 @@ class BootstrapActive(ServiceError):
     http_status = 409
 
 
+class NotVerifiable(ServiceError):
+    code = "not_verifiable"
+    http_status = 409
+
+
 class OperationFinished(ServiceError):
     code = "operation_finished"
     http_status = 409

@@ -1,7 +1,8 @@
 """The staff groups, kept in step with their permissions after every migrate.
 
-- operators act: acknowledge environments, cancel bootstraps, create and configure environments;
-- reviewers read everything and acknowledge;
+- operators act: acknowledge and re-verify environments, cancel bootstraps, create and configure environments;
+- reviewers read everything, acknowledge and ask for a verification run (probing changes nothing
+  but what is proven);
 - automation is for API clients' human owners: no admin rights (clients use tokens, not sessions).
 Evidence (deployments, operations, transitions, observations) is read-only for everyone.
 """
@@ -15,18 +16,24 @@ VIEW_ALL = [
     "inventory.view_inventorytransition",
     "inventory.view_runtimeobservation",
     "bootstraps.view_bootstrapoperation",
+    "inventory.view_verificationrun",
 ]
 
 GROUPS: dict[str, list[str]] = {
     "operators": [
         *VIEW_ALL,
         "inventory.acknowledge_environmentinventory",
+        "inventory.verify_environmentinventory",
         "bootstraps.cancel_bootstrapoperation",
         "inventory.add_environment",
         "inventory.change_environment",
         "launchplane.view_apiclient",
     ],
-    "reviewers": [*VIEW_ALL, "inventory.acknowledge_environmentinventory"],
+    "reviewers": [
+        *VIEW_ALL,
+        "inventory.acknowledge_environmentinventory",
+        "inventory.verify_environmentinventory",
+    ],
     "automation": [],
 }
 

@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "launchplane",
     "inventory",
     "bootstraps",
@@ -126,6 +128,21 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", default=1024 * 1024)
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
 # A key still "in flight" after this long belongs to a worker that died; a retry may take it over.
 IDEMPOTENCY_IN_FLIGHT_LEASE_SECONDS = env_int("IDEMPOTENCY_IN_FLIGHT_LEASE_SECONDS", default=300)
+
+# Background work (verification runs) on Django's task framework. The database backend works on SQLite
+# and PostgreSQL with several `manage.py db_worker` processes at once; swap the backend by settings alone.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+
+# Verification runs (docs/verification.md). Probes never connect to these networks (cloud metadata).
+VERIFY_BLOCKED_NETWORKS = env_list(
+    "VERIFY_BLOCKED_NETWORKS", default=["169.254.0.0/16", "fe80::/10", "0.0.0.0/32", "::/128"]
+)
+# A run not finished this long after its budget ran out counts as abandoned (its worker died).
+VERIFY_ABANDON_GRACE_SECONDS = env_int("VERIFY_ABANDON_GRACE_SECONDS", default=30)
+# How many scheduled runs one sweep step queues at most (the rest wait for the next step).
+VERIFY_SCHEDULE_BATCH = env_int("VERIFY_SCHEDULE_BATCH", default=100)
+# The demo runtime (bootstraps/demo/runtime.py): answers the demo environments' probes. `make run` only.
+DEMO_RUNTIME = env_bool("DEMO_RUNTIME", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

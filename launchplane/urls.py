@@ -1,5 +1,7 @@
-"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login and the operator pages."""
+"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login and the operator pages (and,
+with ``DEMO_RUNTIME`` on, the demo runtime under /demo-runtime/)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
@@ -16,11 +18,21 @@ api_v1: list[URLPattern | URLResolver] = [
     re_path(r"^.*$", views.api_not_found_view),
 ]
 
+
+def demo_runtime() -> list[URLPattern | URLResolver]:
+    """The demo runtime the demo environments point at (bootstraps/demo/runtime.py): mounted only when
+    ``settings.DEMO_RUNTIME`` is on (``make run``), read once as this module loads; never in production."""
+    if not settings.DEMO_RUNTIME:
+        return []
+    return [path("demo-runtime/", include("bootstraps.demo.runtime"))]
+
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    *demo_runtime(),
     path("", include("inventory.urls")),
 ]
 

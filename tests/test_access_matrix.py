@@ -35,6 +35,7 @@ from tests.api.support import (
     BOOTSTRAPS,
     bootstrap_url,
     deployed_env,
+    environment_url,
     error_of,
     new_key,
     prepare_bootstrap_cancel,
@@ -151,6 +152,7 @@ LISTED = Expect(200, listed=True)
 NOT_LISTED = Expect(200, listed=False)  # lists show only what is in scope
 CREATED = Expect(201)
 DONE = Expect(200)  # /result/, /cancel/, /events/
+ACCEPTED = Expect(202)  # /verify/ queued a run
 
 
 def api_row(*, read_only: Expect, other_context: Expect, in_scope: Expect) -> dict[str, Expect]:
@@ -191,6 +193,56 @@ def with_world(path: str, body: dict[str, Any] | None = None) -> Callable[[], Ca
     return build
 
 
+VERIFIABLE_URL = "http://127.0.0.1:9/runtime"
+
+
+def verifiable_env() -> Environment:
+    """cm/testing with a deployment and a base URL to probe (nothing is probed: runs stay queued)."""
+    environment = deployed_env()
+    Environment.objects.filter(pk=environment.pk).update(base_url=VERIFIABLE_URL)
+    environment.refresh_from_db()
+    return environment
+
+
+def queued_run() -> Any:
+    from inventory.services.verification import queue_verification
+
+    run, _created = queue_verification(verifiable_env(), trigger="api", requested_by="ci")
+    return run
+
+
+def prepare_verify() -> tuple[str, dict[str, Any]]:
+    verifiable_env()
+    return f"{environment_url()}verify/", {}
+
+
+def task_result() -> Any:
+    from django_tasks_db.models import DBTaskResult
+
+    from inventory.tasks import verify_environment
+
+    result = verify_environment.enqueue("ver-not-a-run")
+    return DBTaskResult.objects.get(pk=result.id)
+
+
+def settings_change() -> Call:
+    deployed_env()
+    return Call(environment_url(), {"preview_marker": "PREVIEW"})
+
+
+def reverify_page() -> Call:
+    verifiable_env()
+    return Call("/environments/cm/testing/verify/", {})
+
+
+def verification_call(detail: bool) -> Callable[[], Call]:
+    def build() -> Call:
+        run = queued_run()
+        return Call(f"{API}/verifications/{run.run_id}/" if detail else f"{API}/verifications/")
+
+    return build
+
+
 API_MATRIX: dict[tuple[str, str], Entry] = {
     ("environment-list", "GET"): Entry(
         "api", get("environments"), api_row(read_only=LISTED, other_context=NOT_LISTED, in_scope=LISTED)
@@ -202,6 +254,26 @@ API_MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("environment-detail", "GET"): Entry(
         "api", get("environment"), api_row(read_only=READ, other_context=OUTSIDE_THE_SCOPE, in_scope=READ)
+    ),
+    ("environment-detail", "PATCH"): Entry(
+        "api",
+        settings_change,
+        api_row(read_only=READ_ONLY, other_context=OUTSIDE_THE_SCOPE, in_scope=READ),
+    ),
+    ("environment-verify", "POST"): Entry(
+        "api",
+        posting(prepare_verify),
+        api_row(read_only=READ_ONLY, other_context=OUTSIDE_THE_SCOPE, in_scope=ACCEPTED),
+    ),
+    ("verification-list", "GET"): Entry(
+        "api",
+        verification_call(detail=False),
+        api_row(read_only=LISTED, other_context=NOT_LISTED, in_scope=LISTED),
+    ),
+    ("verification-detail", "GET"): Entry(
+        "api",
+        verification_call(detail=True),
+        api_row(read_only=READ, other_context=UNKNOWN_TO_THE_CALLER, in_scope=READ),
     ),
     ("environment-history", "GET"): Entry(
         "api", get("history"), api_row(read_only=READ, other_context=OUTSIDE_THE_SCOPE, in_scope=READ)
@@ -280,10 +352,21 @@ def logged_out(response: Any, http: Any) -> None:
 TO_LOGIN = Expect(302, to="/login/", unchanged=True)  # with ?next=
 STAFF_ONLY = Expect(403, says="These pages are for staff")  # signed in, not staff
 MAY_NOT_ACKNOWLEDGE = Expect(403, says="not acknowledge")
+MAY_NOT_VERIFY = Expect(403, says="not ask for a verification run")
 PAGE = Expect(200)
 ACKNOWLEDGED = Expect(302, to="/review/", then=acknowledged)
 TO_THE_BOARD = Expect(302, to="/", unchanged=True)  # the login page sends whoever is signed in on
 LOGGED_OUT = Expect(302, to="/login/", then=logged_out)
+
+
+def verification_queued(response: Any, http: Any) -> None:
+    from inventory.models import VerificationRun
+
+    run = VerificationRun.objects.get(environment__context="cm", environment__instance="testing")
+    assert (run.status, run.trigger) == ("queued", "operator")
+
+
+VERIFY_QUEUED = Expect(302, to="/environments/cm/testing/", then=verification_queued)
 
 
 def site_row(
@@ -323,6 +406,17 @@ PAGE_MATRIX: dict[tuple[str, str], Entry] = {
             read_only_staff=MAY_NOT_ACKNOWLEDGE,
             operator=ACKNOWLEDGED,
             reviewer=ACKNOWLEDGED,
+        ),
+    ),
+    ("inventory:verify", "POST"): Entry(
+        "site",
+        reverify_page,
+        site_row(
+            anonymous=TO_LOGIN,
+            non_staff=STAFF_ONLY,
+            read_only_staff=MAY_NOT_VERIFY,
+            operator=VERIFY_QUEUED,
+            reviewer=VERIFY_QUEUED,
         ),
     ),
     ("login", "GET"): Entry(
@@ -457,6 +551,10 @@ ENVIRONMENT_FORM = {
     "required_checks": ["health", "logo"],
     "requires_runtime_identity": "on",
     "verification_ttl_seconds": "43200",
+    "health_path": "/web/health",
+    "verification_timeout_seconds": "30",
+    "verify_tls": "on",
+    "verify_after_records": "on",
 }
 
 
@@ -497,6 +595,9 @@ ADMIN_RIGHTS: dict[str, Rights] = {
     "inventory.RuntimeObservation": Rights(observation, view=STAFF),
     "inventory.InventoryTransition": Rights(transition, view=STAFF),
     "bootstraps.BootstrapOperation": Rights(lambda: start(deployed_env()), view=STAFF),
+    "inventory.VerificationRun": Rights(queued_run, view=STAFF),
+    # The task queue's own records (django-tasks-db): read-only in its admin, for whoever may view all.
+    "django_tasks_database.DBTaskResult": Rights(task_result, view=VIEW_ONLY),
 }
 
 
@@ -642,6 +743,8 @@ def test_every_route_answers_each_caller_as_the_matrix_says(
     if entry.audience == "api":
         if method == "POST":
             response = http.post(call.path, call.body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+        elif method == "PATCH":
+            response = http.patch(call.path, call.body, format="json")
         else:
             response = http.get(call.path)
         check_api_answer(response, expect)

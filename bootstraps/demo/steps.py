@@ -154,7 +154,7 @@ def probes(environment: Environment, **statuses: str) -> list[dict[str, Any]]:
         "logo": ("/web/binary/company_logo", 200, "", ""),
     }
     failures = {
-        "canonical": (301, "redirect_mismatch", f"redirects to {base}.odoo.com/ instead of {base}/"),
+        "canonical": (301, "redirect_mismatch", f"redirects to the production address instead of {base}/"),
         "logo": (200, "default_logo", "serves Odoo's default logo instead of the company logo"),
         "health": (502, "bad_gateway", "the proxy answered 502 Bad Gateway"),
     }
@@ -294,9 +294,29 @@ Step = Deploy | Observe | Start | Finish | Once | Cancel | Expire
 # ---------------------------------------------------------------------------------------------------
 
 
+# Where `make run` serves the demo runtime (bootstraps/demo/runtime.py); seed_demo --runtime-base changes it.
+DEFAULT_RUNTIME_BASE = "http://127.0.0.1:8000/demo-runtime"
+SELF = "self"  # Runtime.canonical: the environment's own base_url
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How the demo runtime answers this environment's probes, so that a verification run tells the story
+    its state tells (the mapping is in ``bootstraps.demo.scenarios``)."""
+
+    finds: str  # what a verification run finds there, in one sentence (the runtime's homepage says it too)
+    status_code: int = 200  # of every answer; not 2xx: the runtime is down, and says ``health_status``
+    health_status: str = "pass"
+    identity: bool = True  # the health answer names the current deployment (``current_identity``)
+    identity_overrides: Mapping[str, str] = field(default_factory=dict)  # ... with these keys differing
+    canonical: str = SELF  # the homepage's canonical link: SELF, another demo's label, or "" for none
+    logo: bool = True  # False: the logo URL answers an HTML 404 page (no filestore behind it)
+
+
 @dataclass(frozen=True)
 class Demo:
-    """A demo environment, its story (oldest step first) and where the story should leave it."""
+    """A demo environment, its story (oldest step first), where the story should leave it, and how the demo
+    runtime answers its probes."""
 
     context: str
     instance: str
@@ -305,6 +325,10 @@ class Demo:
     expect_freshness: Freshness | None = None
     requires_runtime_identity: bool = True
     verification_ttl_seconds: int = 86400
+    runtime: Runtime = Runtime(finds="everything passes")
+    # 0 where a scheduled run would move the state the story ends in: that one waits for Re-verify.
+    verification_interval_seconds: int | None = None
+    verify_after_records: bool = True
 
     def __post_init__(self) -> None:
         agos = [step.ago for step in self.steps]
@@ -317,5 +341,16 @@ class Demo:
 
     @property
     def base_url(self) -> str:
-        host = self.context if self.instance == "prod" else f"{self.instance}.{self.context}"
-        return f"https://{host}.example.com"
+        return self.base_url_at(DEFAULT_RUNTIME_BASE)
+
+    def base_url_at(self, runtime_base: str) -> str:
+        """The environment's address on the demo runtime served at ``runtime_base``."""
+        return f"{runtime_base.rstrip('/')}/{self.context}/{self.instance}"
+
+    def settings_at(self, runtime_base: str) -> dict[str, Any]:
+        """The environment settings the demo gives it (``create_environment``/``update_environment_settings``)."""
+        return {
+            "base_url": self.base_url_at(runtime_base),
+            "verification_interval_seconds": self.verification_interval_seconds,
+            "verify_after_records": self.verify_after_records,
+        }

@@ -34,6 +34,7 @@ from inventory.services import (
     refuse_future,
     verified_at,
 )
+from inventory.services.verification import queue_after_record
 from launchplane.errors import ContradictoryResult, InvalidInput, NotFound, OperationFinished
 
 Status = BootstrapOperation.Status
@@ -241,6 +242,7 @@ def record_bootstrap_result(
             # The driver does not know; we do (a progress event said so). Not knowing cannot erase it.
             result = replace(result, data_mutated=True)
         _apply_result_locked(inventory, operation, result, actor=actor, now=now)
+    queue_after_record(operation.environment, inventory, actor=actor)
     return operation
 
 
@@ -289,4 +291,5 @@ def run_bootstrap_once(
         )
         inventory.last_bootstrap = operation
         _apply_result_locked(inventory, operation, result, actor=actor, now=now, changed=["last_bootstrap"])
+    queue_after_record(environment, inventory, actor=actor)
     return operation

@@ -10,7 +10,7 @@ Acknowledging goes through ``inventory.services.acknowledge``, from an action th
 registers the model admins.
 """
 
-from inventory.admin import environments, evidence, inventories  # noqa: F401  (registers the model admins)
+from inventory.admin import environments, evidence, inventories, verification  # noqa: F401  (registers the model admins)
 from inventory.admin.base import (
     EMPTY,
     EvidenceAdmin,

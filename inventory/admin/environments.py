@@ -27,6 +27,7 @@ from inventory.models import (
 )
 from inventory.rules import CHECKS
 from inventory.services import create_environment
+from inventory.services.environments import VERIFICATION_SETTINGS
 from inventory.templatetags.status_badges import field_badge, freshness_badge
 
 # ---------------------------------------------------------------------------------------------------
@@ -51,6 +52,7 @@ class EnvironmentForm(forms.ModelForm):
             "required_checks",
             "requires_runtime_identity",
             "verification_ttl_seconds",
+            *VERIFICATION_SETTINGS,
         )
 
     def clean_required_checks(self) -> list[str]:
@@ -90,10 +92,14 @@ class EnvironmentAdmin(ExpireOverdueMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Environment | None = None) -> list:
         settings_fields = ("base_url", "required_checks", "requires_runtime_identity", "verification_ttl_seconds")
         if obj is None:
-            return [(None, {"fields": ("context", "instance", *settings_fields)})]
+            return [
+                (None, {"fields": ("context", "instance", *settings_fields)}),
+                ("Verification (Launchplane's own probes)", {"fields": VERIFICATION_SETTINGS}),
+            ]
         return [
             (None, {"fields": ("context", "instance", "created_at")}),
             ("Settings", {"fields": settings_fields}),
+            ("Verification (Launchplane's own probes)", {"fields": VERIFICATION_SETTINGS}),
             ("Inventory", {"fields": ("inventory_summary", "records")}),
         ]
 
@@ -115,6 +121,7 @@ class EnvironmentAdmin(ExpireOverdueMixin, admin.ModelAdmin):
             required_checks=obj.required_checks,
             requires_runtime_identity=obj.requires_runtime_identity,
             verification_ttl_seconds=obj.verification_ttl_seconds,
+            **{name: getattr(obj, name) for name in VERIFICATION_SETTINGS},
         )
         # The admin goes on with ``obj`` (log entry, redirect): make it the row the service saved.
         obj.pk = created.pk

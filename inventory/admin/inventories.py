@@ -26,6 +26,7 @@ from inventory.admin.base import (
     changelist_link,
     identity_table,
 )
+from inventory.admin.verification import has_verify_permission, reverify_selected
 from inventory.forms import AcknowledgeForm
 from inventory.models import (
     EnvironmentInventory,
@@ -64,7 +65,7 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
         "environment__context",
     )
     search_fields = ("environment__context", "environment__instance", "current_deployment__artifact_id", "state_reason")
-    actions = ["acknowledge_selected"]
+    actions = ["acknowledge_selected", reverify_selected]
     fieldsets = [
         (
             None,
@@ -104,6 +105,8 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    has_verify_permission = has_verify_permission
 
     def has_acknowledge_permission(self, request: HttpRequest) -> bool:
         # The admin offers no change form, but acknowledging is a change a reviewer must be allowed.
@@ -194,6 +197,7 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
                 (changelist_link("inventory_deploymentrecord", "Deployments", environment=obj.pk),),
                 (changelist_link("bootstraps_bootstrapoperation", "Bootstraps", environment=obj.pk),),
                 (changelist_link("inventory_runtimeobservation", "Observations", environment=obj.pk),),
+                (changelist_link("inventory_verificationrun", "Verification runs", environment=obj.pk),),
             ),
         )
 

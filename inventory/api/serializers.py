@@ -11,7 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.choices import CheckStatus, Freshness, RuntimeIdentityStatus
-from inventory.models import DeploymentRecord, EnvironmentInventory, InventoryTransition, RuntimeObservation
+from inventory.models import (
+    DeploymentRecord,
+    EnvironmentInventory,
+    InventoryTransition,
+    RuntimeObservation,
+    VerificationRun,
+)
 from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
 from inventory.rules import CHECKS, IdentityInput
 from launchplane.api.fields import (
@@ -88,6 +94,25 @@ class BootstrapSummarySerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class VerificationSummarySerializer(serializers.ModelSerializer):
+    """The latest finished verification run, as the read model nests it."""
+
+    class Meta:
+        model = VerificationRun
+        fields = [
+            "run_id",
+            "status",
+            "trigger",
+            "queued_at",
+            "finished_at",
+            "health_status",
+            "canonical_status",
+            "logo_status",
+            "runtime_identity_status",
+            "inventory_effect",
+        ]
+
+
 class LastKnownGoodSerializer(serializers.Serializer):
     deployment_record_id = serializers.CharField(allow_null=True)
     bootstrap_operation_id = serializers.CharField(allow_null=True)
@@ -109,6 +134,16 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     required_checks = serializers.ListField(child=serializers.CharField(), source="environment.required_checks")
     requires_runtime_identity = serializers.BooleanField(source="environment.requires_runtime_identity")
     verification_ttl_seconds = serializers.IntegerField(source="environment.verification_ttl_seconds")
+    health_path = serializers.CharField(source="environment.health_path")
+    verification_interval_seconds = serializers.IntegerField(
+        source="environment.effective_interval_seconds",
+        help_text="Seconds between scheduled runs (half the TTL unless set; 0: never scheduled).",
+    )
+    verification_timeout_seconds = serializers.IntegerField(source="environment.verification_timeout_seconds")
+    preview_marker = serializers.CharField(source="environment.preview_marker")
+    verify_tls = serializers.BooleanField(source="environment.verify_tls")
+    verify_after_records = serializers.BooleanField(source="environment.verify_after_records")
+    last_verification = VerificationSummarySerializer(allow_null=True)
     freshness = serializers.SerializerMethodField()
     current_deployment = DeploymentSummarySerializer(allow_null=True)
     last_deployment_attempt = DeploymentSummarySerializer(allow_null=True)
@@ -144,6 +179,13 @@ class EnvironmentSerializer(serializers.ModelSerializer):
             "required_checks",
             "requires_runtime_identity",
             "verification_ttl_seconds",
+            "health_path",
+            "verification_interval_seconds",
+            "verification_timeout_seconds",
+            "preview_marker",
+            "verify_tls",
+            "verify_after_records",
+            "last_verification",
         ]
         read_only_fields = fields
 
@@ -167,7 +209,42 @@ class WithEnvironment(serializers.Serializer):
         return EnvironmentSerializer(self.context["environment"], context=self.context).data
 
 
-class EnvironmentCreateSerializer(StrictSerializer):
+class EnvironmentSettingsSerializer(StrictSerializer):
+    """An environment's settings as PATCH changes them: every field optional, state fields unknown."""
+
+    base_url = serializers.URLField(
+        required=False, allow_blank=True, max_length=200, trim_whitespace=False, validators=[HTTP_URL]
+    )
+    required_checks = serializers.ListField(
+        child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
+    )
+    requires_runtime_identity = StrictBooleanField(required=False)
+    verification_ttl_seconds = StrictIntegerField(required=False, min_value=1, max_value=365 * 86400)
+    health_path = StrictRegexField(
+        r"^/[^\s#]*\Z",
+        required=False,
+        max_length=200,
+        error_messages={"invalid": "Use an absolute path such as /web/health (no spaces, no fragment)."},
+    )
+    verification_interval_seconds = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=365 * 86400,
+        help_text="Seconds between scheduled runs; null means half the TTL, 0 means never scheduled.",
+    )
+    verification_timeout_seconds = StrictIntegerField(required=False, min_value=1, max_value=300)
+    preview_marker = StrictCharField(required=False, allow_blank=True, max_length=200)
+    verify_tls = StrictBooleanField(required=False)
+    verify_after_records = StrictBooleanField(required=False)
+
+    def validate_required_checks(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("List each check once.")
+        return value
+
+
+class EnvironmentCreateSerializer(EnvironmentSettingsSerializer):
     context = slug_field()  # type: ignore[assignment]
     instance = slug_field()
     base_url = serializers.URLField(
@@ -178,16 +255,8 @@ class EnvironmentCreateSerializer(StrictSerializer):
         trim_whitespace=False,
         validators=[HTTP_URL],
     )
-    required_checks = serializers.ListField(
-        child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
-    )
     requires_runtime_identity = StrictBooleanField(required=False, default=True)
     verification_ttl_seconds = StrictIntegerField(required=False, default=86400, min_value=1, max_value=365 * 86400)
-
-    def validate_required_checks(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("List each check once.")
-        return value
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -21,11 +21,14 @@ from inventory.api.serializers import (
     DeploymentResponseSerializer,
     EnvironmentCreateSerializer,
     EnvironmentSerializer,
+    EnvironmentSettingsSerializer,
     ObservationCreateSerializer,
     ObservationSerializer,
     TransitionSerializer,
     identity_input,
 )
+from inventory.api.verification import VerificationRunSerializer
+from inventory.choices import VerificationTrigger
 from inventory.filtersets import (
     DeploymentRecordFilterSet,
     EnvironmentInventoryFilterSet,
@@ -33,7 +36,14 @@ from inventory.filtersets import (
 )
 from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
 from inventory.models.base import SLUG_PATTERN
-from inventory.services import create_environment, get_environment, record_deployment, record_observation
+from inventory.services import (
+    create_environment,
+    get_environment,
+    record_deployment,
+    record_observation,
+    update_environment_settings,
+)
+from inventory.services.verification import queue_verification
 from launchplane.api.idempotency import idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
 from launchplane.api.viewsets import ScopedViewSet
@@ -100,6 +110,45 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
         environment = named_environment(context, instance)
         inventory = selectors.read_model(environment, self.now)
         return Response(EnvironmentSerializer(inventory, context={"now": self.now}).data)
+
+    @extend_schema(
+        summary="Change an environment's settings",
+        description="Settings only: state fields (and the context and instance) are unknown fields (400).",
+        request=EnvironmentSettingsSerializer,
+        responses={200: EnvironmentSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, context: str, instance: str) -> Response:
+        environment = named_environment(context, instance)
+        body = EnvironmentSettingsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        update_environment_settings(environment, **body.validated_data)
+        inventory = selectors.read_model(environment, self.now)
+        return Response(EnvironmentSerializer(inventory, context={"now": self.now}).data)
+
+    @extend_schema(
+        summary="Queue a verification run (Launchplane probes the runtime itself)",
+        description=(
+            "202 with the queued run; 200 with the run already queued or running (asking again gives the "
+            "same run). 409 `bootstrap_active` while a bootstrap is active, 409 `not_verifiable` without a "
+            "`base_url`. No body."
+        ),
+        request=None,
+        responses={202: VerificationRunSerializer, 200: VerificationRunSerializer, **WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent()
+    def verify(self, request: Request, context: str, instance: str) -> Response:
+        environment = named_environment(context, instance)
+        if request.data:
+            raise ValidationError({name: ["Unknown field."] for name in sorted(request.data)})
+        run, created = queue_verification(
+            environment, trigger=VerificationTrigger.API, requested_by=self.scope.actor, now=self.now
+        )
+        return Response(
+            VerificationRunSerializer(run, context={"now": self.now}).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
 
     @extend_schema(
         summary="History of an environment's inventory, newest first",

@@ -5,6 +5,7 @@ from inventory.models.environment import Environment
 from inventory.models.inventory import EnvironmentInventory
 from inventory.models.observation import RuntimeObservation
 from inventory.models.transition import InventoryTransition
+from inventory.models.verification import VerificationRun
 
 __all__ = [
     "DeploymentRecord",
@@ -12,4 +13,5 @@ __all__ = [
     "EnvironmentInventory",
     "InventoryTransition",
     "RuntimeObservation",
+    "VerificationRun",
 ]

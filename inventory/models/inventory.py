@@ -48,6 +48,7 @@ RELATED = (
     "lkg_bootstrap",
     "last_bootstrap",
     "current_bootstrap",
+    "last_verification",
     "acknowledged_by",
 )
 
@@ -64,7 +65,10 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
             output_field=models.FloatField(),
         )
         has_records = (
-            Q(last_deployment_attempt__isnull=False) | Q(last_bootstrap__isnull=False) | Q(observed_at__isnull=False)
+            Q(last_deployment_attempt__isnull=False)
+            | Q(last_bootstrap__isnull=False)
+            | Q(observed_at__isnull=False)
+            | Q(last_verification__isnull=False)
         )
         return self.alias(verified_until=verified_until).annotate(
             freshness_value=Case(
@@ -163,6 +167,16 @@ class EnvironmentInventory(StatusColors, models.Model):
         null=True, blank=True, editable=False, verbose_name="last known good verified at"
     )
 
+    last_verification = models.ForeignKey(
+        "inventory.VerificationRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        help_text="The latest verification run that finished (applied or superseded).",
+    )
+
     observed_runtime_identity = models.JSONField(null=True, blank=True, editable=False)
     runtime_identity_status = models.CharField(
         max_length=16, choices=RuntimeIdentityStatus.choices, default=RuntimeIdentityStatus.UNCHECKED, editable=False
@@ -183,7 +197,10 @@ class EnvironmentInventory(StatusColors, models.Model):
 
     class Meta:
         verbose_name_plural = "environment inventories"
-        permissions = [("acknowledge_environmentinventory", "Can acknowledge an environment's state")]
+        permissions = [
+            ("acknowledge_environmentinventory", "Can acknowledge an environment's state"),
+            ("verify_environmentinventory", "Can ask Launchplane to verify an environment"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=choices_constraint_q("state", InventoryState), name="inventory_state_valid"
@@ -222,12 +239,13 @@ class EnvironmentInventory(StatusColors, models.Model):
 
     @property
     def has_records(self) -> bool:
-        """Whether anything is recorded about the runtime: a deployment, a bootstrap or an observation
+        """Whether anything is recorded about the runtime: a deployment, a bootstrap, an observation or a run
         (``with_freshness`` asks the same in SQL). ``missing`` freshness means none of them."""
         return (
             self.last_deployment_attempt_id is not None
             or self.last_bootstrap_id is not None
             or (self.observed_at is not None)
+            or self.last_verification_id is not None
         )
 
     @property

@@ -24,6 +24,7 @@ class CauseType(models.TextChoices):
     DEADLINE = "deadline", "deadline"
     CANCEL = "cancel", "cancel"
     REVIEW = "review", "review"
+    VERIFICATION = "verification", "verification"
 
 
 class InventoryTransition(StatusColors, ImmutableEvidence):

@@ -4,7 +4,7 @@ No ORM and no clock: plain values in, a frozen outcome out. Services feed these 
 read under the inventory row lock and write what comes back. Each table is a tuple of rows that carry
 their outcomes; the first row whose predicate holds decides, and ``docs/provenance.md`` is rendered
 from the same rows. ``identity`` (rule 5), ``core`` (rows, combining the sides, wording, order,
-freshness), ``deployments`` (rule 6) and ``observations`` (rule 8); everything is importable from here.
+freshness), ``deployments`` (rule 6), ``observations`` (rule 8) and ``verification`` (rule 15); everything is importable from here.
 """
 
 from inventory.rules.core import (
@@ -54,11 +54,20 @@ from inventory.rules.observations import (
     ObservationOutcome,
     decide_observation,
 )
+from inventory.rules.verification import (
+    DATA_PROVEN_BY_VERIFICATION,
+    VERIFICATION_ROWS,
+    VerificationDecision,
+    VerificationFacts,
+    VerificationOutcome,
+    decide_verification,
+)
 
 __all__ = [
     "CHECKS",
     "CHECK_NOT_PASSED",
     "CS",
+    "DATA_PROVEN_BY_VERIFICATION",
     "DEPLOYMENT_ROWS",
     "ID",
     "IDENTITY_AGAINST",
@@ -67,6 +76,7 @@ __all__ = [
     "NOT_SENT",
     "OBSERVATION_ROWS",
     "SEVERITY",
+    "VERIFICATION_ROWS",
     "DeploymentDecision",
     "DeploymentFacts",
     "DeploymentOutcome",
@@ -76,11 +86,15 @@ __all__ = [
     "ObservationFacts",
     "ObservationOutcome",
     "Row",
+    "VerificationDecision",
+    "VerificationFacts",
+    "VerificationOutcome",
     "checks_phrase",
     "combine",
     "compare_identity",
     "decide_deployment",
     "decide_observation",
+    "decide_verification",
     "deployment_is_superseded",
     "effect_for",
     "expected_identity",

@@ -7,7 +7,13 @@ state field. ``transitions`` holds what every service shares (``bootstraps.servi
 is importable from here.
 """
 
-from inventory.services.environments import acknowledge, create_environment, get_environment
+from inventory.services.environments import (
+    SETTINGS,
+    acknowledge,
+    create_environment,
+    get_environment,
+    update_environment_settings,
+)
 from inventory.services.records import Recorded, record_deployment, record_observation
 from inventory.services.transitions import (
     RECORD_ID_TAKEN,
@@ -25,6 +31,7 @@ from inventory.services.transitions import (
 
 __all__ = [
     "RECORD_ID_TAKEN",
+    "SETTINGS",
     "Cause",
     "Recorded",
     "acknowledge",
@@ -40,5 +47,6 @@ __all__ = [
     "record_observation",
     "refuse_future",
     "save_new_record",
+    "update_environment_settings",
     "verified_at",
 ]

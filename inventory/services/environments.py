@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -34,8 +35,15 @@ def create_environment(
     requires_runtime_identity: bool = True,
     verification_ttl_seconds: int = 86400,
     now: datetime | None = None,
+    **verification_settings: Any,
 ) -> Environment:
-    """Create an environment and its inventory pointer together. A duplicate raises ``Conflict``."""
+    """Create an environment and its inventory pointer together. A duplicate raises ``Conflict``.
+
+    ``verification_settings`` are the probes' settings (``SETTINGS`` names them), defaults as the model's.
+    """
+    unknown = set(verification_settings) - set(VERIFICATION_SETTINGS)
+    if unknown:
+        raise TypeError(f"Unknown environment settings: {', '.join(sorted(unknown))}")
     environment = Environment(
         context=context,
         instance=instance,
@@ -43,11 +51,9 @@ def create_environment(
         required_checks=list(CHECKS if required_checks is None else required_checks),
         requires_runtime_identity=requires_runtime_identity,
         verification_ttl_seconds=verification_ttl_seconds,
+        **verification_settings,
     )
-    try:
-        environment.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise InvalidInput("The environment is not valid.", fields=validation_fields(exc)) from exc
+    clean_environment(environment)
     try:
         with transaction.atomic():
             environment.save()
@@ -56,6 +62,45 @@ def create_environment(
         raise Conflict(
             f"Environment {context}/{instance} already exists.", fields={"instance": "already exists"}
         ) from exc
+    return environment
+
+
+# What an environment's settings are: everything but its name. Changing them changes no state.
+VERIFICATION_SETTINGS = (
+    "health_path",
+    "verification_interval_seconds",
+    "verification_timeout_seconds",
+    "preview_marker",
+    "verify_tls",
+    "verify_after_records",
+)
+SETTINGS = (
+    "base_url",
+    "required_checks",
+    "requires_runtime_identity",
+    "verification_ttl_seconds",
+    *VERIFICATION_SETTINGS,
+)
+
+
+def clean_environment(environment: Environment) -> None:
+    try:
+        environment.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput("The environment is not valid.", fields=validation_fields(exc)) from exc
+
+
+def update_environment_settings(environment: Environment, **changes: Any) -> Environment:
+    """Change an environment's settings (never its name, never a state field). Only the given fields
+    are written, so two clients changing different settings at once both keep their change."""
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:
+        raise InvalidInput("Only settings can change.", fields=dict.fromkeys(sorted(unknown), "not a setting"))
+    for name, value in changes.items():
+        setattr(environment, name, value)
+    clean_environment(environment)
+    if changes:
+        environment.save(update_fields=sorted(changes))
     return environment
 
 

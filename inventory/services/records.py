@@ -43,6 +43,7 @@ from inventory.services.transitions import (
     validation_fields,
     verified_at,
 )
+from inventory.services.verification import queue_after_record
 from launchplane.errors import Conflict, ContradictoryResult, InvalidInput
 
 CauseType = InventoryTransition.CauseType
@@ -188,6 +189,7 @@ def record_deployment(
             deployment_detail=deployment_detail,
             changed_fields=changed,
         )
+    queue_after_record(environment, inventory, actor=actor)
     return Recorded(record, outcome.effect, inventory, transition)
 
 

@@ -218,10 +218,9 @@ FIELDS: dict[str, dict[str, str]] = {
         "required_checks": CHECKS,
         "requires_runtime_identity": BOOL,
         "verification_ttl_seconds": INT,
-        # The verification settings PRODUCT.md lets a create carry (while create does not know them yet,
-        # each is refused as an unknown field, still under its own path).
+        # The verification settings PRODUCT.md lets a create carry; a null interval means "half the TTL".
         "health_path": TEXT,
-        "verification_interval_seconds": INT,
+        "verification_interval_seconds": NINT,
         "verification_timeout_seconds": INT,
         "preview_marker": TEXT,
         "verify_tls": BOOL,

@@ -162,7 +162,7 @@ def test_an_operator_acknowledges_from_the_queue_and_finds_it_in_the_history(pag
     item = page.locator('li[data-environment="cm/testing"]')
     assert "Write a note" in item.locator(".lp-field-error").inner_text()
     reverify = item.get_by_role("button", name=re.compile("Re-verify"))
-    assert reverify.is_disabled() and "not available yet" in reverify.inner_text()
+    assert reverify.is_enabled() and "Re-verify cm/testing" in reverify.inner_text()
     item.get_by_label("Acknowledgement note for cm/testing").fill("cm_sale fails to install; fix lands tomorrow")
     item.get_by_role("button", name="Acknowledge cm/testing").click()
     page.wait_for_url(re.compile(r"/review/$"))

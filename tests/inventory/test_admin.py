@@ -203,6 +203,10 @@ NEW_ENVIRONMENT = {
     "required_checks": ["health", "logo"],
     "requires_runtime_identity": "on",
     "verification_ttl_seconds": "43200",
+    "health_path": "/web/health",
+    "verification_timeout_seconds": "30",
+    "verify_tls": "on",
+    "verify_after_records": "on",
 }
 
 

@@ -481,15 +481,20 @@ def test_the_queue_says_so_when_nothing_needs_review(operator_client) -> None:
     assert "Nothing to review" in text_of(operator_client.get(REVIEW))
 
 
-def test_the_queue_offers_a_labelled_note_and_an_honest_reverify_button(operator_client) -> None:
+def test_the_queue_offers_a_labelled_note_and_an_honest_reverify_button(operator_client, operator) -> None:
     environment = make_partially_bootstrapped()
     body = operator_client.get(REVIEW).content.decode()
     field_id = f"id_env{environment.pk}_note"
     assert f'<label for="{field_id}">' in body and '<textarea name="note"' in body and f'id="{field_id}"' in body
     assert 'name="csrfmiddlewaretoken"' in body
-    assert re.search(
-        r"<button[^>]*disabled[^>]*>Re-verify — not available yet: probes arrive in a later release<", body
-    )
+    # Without the verify permission the queue says so instead of offering a button that would be refused.
+    assert "not re-verify" in body
+    assert not re.search(r"<button[^>]*>Re-verify cm/testing<", body)
+    operator.user_permissions.add(Permission.objects.get(codename="verify_environmentinventory"))
+    body = client_for(operator).get(REVIEW).content.decode()
+    # No base URL to probe: the button is there, disabled, and says why.
+    assert re.search(r"<button[^>]*disabled[^>]*>Re-verify cm/testing<", body)
+    assert "no base URL to probe" in body
 
 
 def test_acknowledging_goes_through_the_service_and_shows_in_the_queue_and_history(operator_client, operator) -> None:

@@ -1,9 +1,14 @@
-"""``python manage.py seed_demo [--admin-username U --admin-password P]``: demo data for the board and admin.
+"""``python manage.py seed_demo [--admin-username U --admin-password P] [--runtime-base URL]``: demo data for
+the board and admin.
 
 Every inventory state appears, with stale and verified freshness among them. Everything is recorded
 through the services — create, deploy, observe, start, result, one-shot, cancel, expire — exactly as
 automation would record it; no state field is written here. Each demo environment tells a short story
 back from "now"; one that already exists is skipped, so running the command again creates nothing.
+
+Each demo environment's ``base_url`` points at the demo runtime (``bootstraps/demo/runtime.py``) under
+``--runtime-base`` (default: where ``make run`` serves it); an existing one is pointed there again when it
+points elsewhere, a settings change that records nothing.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from bootstraps.demo.scenarios import DEMOS, describe, seed_environment
+from bootstraps.demo.scenarios import DEMOS, describe, point_at_runtime, seed_environment
+from bootstraps.demo.steps import DEFAULT_RUNTIME_BASE
 from bootstraps.models import BootstrapOperation
 from inventory.models import DeploymentRecord, Environment
 
@@ -36,6 +43,13 @@ def validate_admin_arguments(username: str | None, password: str | None) -> None
         validate_password(password, user=user_model(**{user_model.USERNAME_FIELD: username}))
     except ValidationError as exc:
         raise CommandError(" ".join(exc.messages)) from exc
+
+
+def validate_runtime_base(runtime_base: str) -> None:
+    try:
+        URLValidator(schemes=["http", "https"])(runtime_base)
+    except ValidationError as exc:
+        raise CommandError(f"--runtime-base must be an http(s) URL, not {runtime_base!r}.") from exc
 
 
 def ensure_superuser(username: str, password: str) -> bool:
@@ -58,13 +72,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--admin-username", help="Create this superuser (or reset its password).")
         parser.add_argument("--admin-password", help="The superuser's password.")
+        parser.add_argument(
+            "--runtime-base",
+            default=DEFAULT_RUNTIME_BASE,
+            help=f"Where the demo runtime is served (make run: http://HOST:PORT/demo-runtime; default {DEFAULT_RUNTIME_BASE}).",
+        )
 
-    def handle(self, *args: Any, admin_username: str | None, admin_password: str | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        admin_username: str | None,
+        admin_password: str | None,
+        runtime_base: str = DEFAULT_RUNTIME_BASE,
+        **options: Any,
+    ) -> None:
         validate_admin_arguments(admin_username, admin_password)
+        validate_runtime_base(runtime_base)
         now = timezone.now()
         for demo in DEMOS:
-            created = seed_environment(demo, now=now)
-            self.stdout.write(f"{'created' if created else 'exists '}  {describe(demo, now=now)}")
+            created = seed_environment(demo, now=now, runtime_base=runtime_base)
+            changed = [] if created else point_at_runtime(demo, runtime_base=runtime_base)
+            note = f" (settings updated: {', '.join(changed)})" if changed else ""
+            self.stdout.write(f"{'created' if created else 'exists '}  {describe(demo, now=now)}{note}")
         self.stdout.write(
             f"{Environment.objects.count()} environments, {DeploymentRecord.objects.count()} deployment records, "
             f"{BootstrapOperation.objects.count()} bootstrap operations."

@@ -1,4 +1,5 @@
-"""python manage.py sweep [--loop --interval N]: expire overdue operations and idempotency keys."""
+"""python manage.py sweep [--loop --interval N]: expire overdue operations and idempotency keys, abandon
+verification runs whose worker died, and queue the scheduled verification runs."""
 
 import time
 
@@ -6,26 +7,31 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bootstraps.services import expire_next
+from inventory.services.verification import abandon_overdue_runs, queue_scheduled_runs
 from launchplane.api.idempotency import expire_keys
 
 
 class Command(BaseCommand):
     help = (
-        "Time out bootstrap operations past their deadline and delete expired idempotency keys. "
-        "Safe to run on several hosts at once."
+        "Time out bootstrap operations past their deadline, delete expired idempotency keys, abandon "
+        "verification runs past their budget and queue scheduled verification runs. Safe to run on "
+        "several hosts at once."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep sweeping, as a service.")
-        parser.add_argument("--interval", type=float, default=30.0, help="Seconds between sweeps with --loop.")
+        parser.add_argument("--interval", type=float, default=10.0, help="Seconds between sweeps with --loop.")
 
     def handle(self, *args, loop: bool, interval: float, **options) -> None:
         if interval <= 0:
             raise CommandError("--interval must be a positive number of seconds.")
         while True:
             operations, keys = self.sweep_once()
+            abandoned, queued = self.verify_once()
             if operations or keys or options["verbosity"] > 1:
                 self.stdout.write(f"Expired {operations} operations and {keys} idempotency keys.")
+            if abandoned or queued or options["verbosity"] > 1:
+                self.stdout.write(f"Abandoned {abandoned} verification runs and queued {queued} scheduled ones.")
             if not loop:
                 return
             time.sleep(interval)
@@ -35,3 +41,9 @@ class Command(BaseCommand):
         while expired := expire_next(timezone.now()):
             operations += expired
         return operations, expire_keys()
+
+    def verify_once(self) -> tuple[int, int]:
+        """Abandon runs whose worker died (so the environment can be verified again), then queue the
+        runs the schedule asks for. Each is one bounded unit of work."""
+        now = timezone.now()
+        return abandon_overdue_runs(now), queue_scheduled_runs(now)
