@@ -207,14 +207,27 @@ class BootstrapOperation(StatusColors, models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Services move an operation through its lifecycle; once finished or cancelled it is evidence
-        and never changes (a timed-out one still takes its late result)."""
+        and never changes (a timed-out one still takes its late result).
+
+        The status it had when it was read (or last saved) is what the guard checks: services read and
+        save operations under the environment's lock, so the row cannot have moved on meanwhile. An
+        instance whose status was not read asks the database."""
         if not self._state.adding:
-            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            stored = getattr(self, "_stored_status", None)
+            if stored is None:
+                stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored in (Status.FINISHED, Status.CANCELLED):
                 raise ValidationError(f"Bootstrap operation {self.operation_id} is {stored} and cannot be changed.")
         super().save(*args, **kwargs)
+        self._stored_status = self.status
 
     save.alters_data = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "BootstrapOperation":
+        instance = super().from_db(db, field_names, values)
+        instance._stored_status = instance.__dict__.get("status")  # None when the field was deferred
+        return instance
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValidationError("Bootstrap operations are evidence and cannot be deleted.")

@@ -44,11 +44,12 @@ def inventories(now: datetime) -> EnvironmentInventoryQuerySet:
 
 
 def read_model(environment: Environment, now: datetime, *, expired: bool = False) -> EnvironmentInventory:
-    """One environment's inventory as the API and the pages show it. ``expired=True`` when the caller
-    has just expired this environment's overdue operations (a write does, under its lock)."""
+    """One environment's inventory as the API shows it (``for_read_model``: its freshness is computed
+    from the row by ``rules.freshness``, the same function the SQL annotation mirrors). ``expired=True``
+    when the caller has just expired this environment's overdue operations (a write does, under its lock)."""
     if not expired:
         expire_overdue(environment, now)
-    inventory = inventories(now).get(pk=environment.pk)
+    inventory = EnvironmentInventory.objects.for_read_model().get(pk=environment.pk)
     inventory.environment = environment
     return inventory
 
@@ -59,13 +60,22 @@ def read_models(environment_ids: Iterable[int], now: datetime) -> dict[int, Envi
     if not ids:
         return {}
     expire_overdue(Environment.objects.filter(pk__in=ids), now)
-    return {inventory.pk: inventory for inventory in inventories(now).filter(pk__in=ids)}
+    return {inventory.pk: inventory for inventory in EnvironmentInventory.objects.for_read_model().filter(pk__in=ids)}
+
+
+def environment_page(environment: Environment, now: datetime) -> EnvironmentInventory:
+    """One environment's inventory with every column of what it points at, for its page."""
+    expire_overdue(environment, now)
+    inventory = inventories(now).get(pk=environment.pk)
+    inventory.environment = environment
+    return inventory
 
 
 def inventory_list(contexts: Iterable[str] | None, now: datetime) -> EnvironmentInventoryQuerySet:
     """The API's environment list: newest first, only the given contexts, overdue work expired."""
     expire_overdue(restrict(Environment.objects.all(), contexts, "context"), now)
-    scoped = cast(EnvironmentInventoryQuerySet, restrict(inventories(now), contexts, "environment__context"))
+    listed = EnvironmentInventory.objects.for_read_model().with_freshness(now)  # the freshness filter needs it
+    scoped = cast(EnvironmentInventoryQuerySet, restrict(listed, contexts, "environment__context"))
     return scoped.order_by("-environment__created_at", "-pk")
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +45,7 @@ from inventory.presentation import (
     ttl_words,
     verification_card,
 )
+from inventory.presentation.paging import paginate
 from inventory.selectors import REVIEW_STATES
 from inventory.services import acknowledge
 from inventory.services.verification import queue_verification
@@ -142,11 +144,13 @@ def board(request: HttpRequest) -> HttpResponse:
         for value, _label in Freshness.choices
     ]
     filtered = any(request.GET.get(name) for name in ("context", "state", "freshness"))
+    paging = paginate(request.GET, rows)
     return render(
         request,
         "inventory/board.html",
         {
-            "rows": board_rows(rows, now),
+            "rows": board_rows(paging.page.object_list, now),
+            "paging": paging,
             "now": now,
             "filterset": filterset,
             "filtered": filtered,
@@ -169,7 +173,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     """The banner, side-by-side evidence, runtime identity, a timeline and the full history."""
     environment = get_object_or_404(Environment, context=context, instance=instance)
     now = timezone.now()
-    inventory = selectors.read_model(environment, now)
+    inventory = selectors.environment_page(environment, now)
 
     transitions = list(environment.transitions.order_by("-sequence")[:HISTORY_LIMIT])
     transition_count = environment.transitions.count()
@@ -230,14 +234,23 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
 
 
 def render_review(
-    request: HttpRequest, *, bound: tuple[int, AcknowledgeForm] | None = None, status: int = 200
+    request: HttpRequest,
+    *,
+    bound: tuple[int, AcknowledgeForm] | None = None,
+    status: int = 200,
+    return_to: str = "",
 ) -> HttpResponse:
+    """The queue, a page at a time. A form that did not validate comes back on the page it was sent
+    from (``return_to``, the form's ``next``), so its error shows next to it."""
     now = timezone.now()
     may_acknowledge = can_acknowledge(request.user)
     may_verify = can_verify(request.user)
+    paging = paginate(QueryDict(urlsplit(return_to).query) if return_to else request.GET, selectors.review_queue(now))
     review_url = reverse("inventory:review")
+    if paging.page.number > 1:
+        review_url += f"?page={paging.page.number}"
     items = []
-    for inventory in selectors.review_queue(now):
+    for inventory in paging.page.object_list:
         form = None
         if may_acknowledge:
             if bound is not None and bound[0] == inventory.pk:
@@ -257,7 +270,14 @@ def render_review(
     return render(
         request,
         "inventory/review.html",
-        {"items": items, "now": now, "may_acknowledge": may_acknowledge, "may_verify": may_verify},
+        {
+            "items": items,
+            "paging": paging,
+            "review_url": review_url,
+            "now": now,
+            "may_acknowledge": may_acknowledge,
+            "may_verify": may_verify,
+        },
         status=status,
     )
 
@@ -284,7 +304,7 @@ def acknowledge_environment(request: HttpRequest, context: str, instance: str) -
         else:
             messages.success(request, f"Acknowledged {environment}")
             return redirect(safe_next(request, reverse("inventory:review")))
-    return render_review(request, bound=(environment.pk, form), status=400)
+    return render_review(request, bound=(environment.pk, form), status=400, return_to=safe_next(request, ""))
 
 
 @staff_page

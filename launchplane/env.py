@@ -48,15 +48,34 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
 
 
 def database_from_env(*, default: str) -> dict[str, Any]:
+    """The database from ``DATABASE_URL`` (or ``default``), tuned for each engine.
+
+    PostgreSQL keeps each connection open between requests (``CONN_MAX_AGE``, default 600 s, checked
+    before reuse by ``CONN_HEALTH_CHECKS``): a new PostgreSQL backend per request cost more than the
+    request itself. Queries are bound on the server and prepared once a connection has run them
+    ``DATABASE_PREPARE_THRESHOLD`` times (default 2; ``0`` turns preparation off, as a transaction-mode
+    connection pooler such as PgBouncer < 1.21 needs): the read model joins nine tables, and planning
+    that join took ten times longer than running it. docs/operations.md has the settings.
+    """
     url = os.environ.get("DATABASE_URL") or default
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", default=0)))
+        config: dict[str, Any] = dict(dj_database_url.parse(url))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
+    options = config.setdefault("OPTIONS", {})
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # Writers take the database lock when their transaction begins (SQLite has no row locks, so
         # select_for_update does nothing there) and wait for a competing writer instead of failing.
-        options = config.setdefault("OPTIONS", {})
         options["timeout"] = 20
         options["transaction_mode"] = "IMMEDIATE"
+        config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=0)
+    else:
+        config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=600)
+        config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", default=True)
+        threshold = env_int("DATABASE_PREPARE_THRESHOLD", default=2)
+        if threshold < 0:
+            raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD must be 0 or more, got {threshold}")
+        if threshold:
+            options["server_side_binding"] = True
+            options["prepare_threshold"] = threshold
     return config

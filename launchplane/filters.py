@@ -70,7 +70,15 @@ class EmptyMeansAllMultipleChoiceField(django_filters.fields.MultipleChoiceField
 
 
 class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    """django-filter's, without its ``DISTINCT``: our choice filters are on a row's own columns, which
+    cannot repeat a row. (``DISTINCT`` made every filtered list sort and de-duplicate for nothing, and
+    PostgreSQL refuses it beside an ``ORDER BY`` expression bound on the server.)"""
+
     field_class = EmptyMeansAllMultipleChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
 
 
 class IdentifierField(forms.CharField):

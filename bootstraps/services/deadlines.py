@@ -82,18 +82,21 @@ def expire_locked(inventory: EnvironmentInventory, now: datetime) -> int:
     """
     expired = 0
     for operation in BootstrapOperation.objects.filter(environment=inventory.environment).overdue(now):
-        operation.environment = inventory.environment
-        end_without_result(
-            inventory,
-            operation,
-            status=Status.TIMED_OUT,
-            cause=Cause(
-                CauseType.DEADLINE, operation.operation_id, "deadline", operation.deadline, now, server_clock=True
-            ),
-            why=f"timed out at its deadline ({operation.timeout_seconds}s)",
-        )
+        expire_operation_locked(inventory, operation, now)
         expired += 1
     return expired
+
+
+def expire_operation_locked(inventory: EnvironmentInventory, operation: BootstrapOperation, now: datetime) -> None:
+    """Time out one overdue operation of the locked inventory's environment, stamped with its deadline."""
+    operation.environment = inventory.environment
+    end_without_result(
+        inventory,
+        operation,
+        status=Status.TIMED_OUT,
+        cause=Cause(CauseType.DEADLINE, operation.operation_id, "deadline", operation.deadline, now, server_clock=True),
+        why=f"timed out at its deadline ({operation.timeout_seconds}s)",
+    )
 
 
 def expire_overdue(

@@ -11,7 +11,7 @@ from bootstraps.models import BootstrapOperation
 from bootstraps.services.deadlines import (
     MAX_TIMEOUT_SECONDS,
     end_without_result,
-    expire_locked,
+    expire_operation_locked,
     expire_overdue,
     lock_operation,
     refuse_unmutating,
@@ -57,8 +57,11 @@ def start_locked(
         raise InvalidInput(
             f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}.", fields={"timeout_seconds": "out of range"}
         )
-    expire_locked(inventory, now)
+    # One query for the active operation (at most one, rule 10): overdue, it times out first (rule 9).
     active = BootstrapOperation.objects.filter(environment=environment).active().first()
+    if active is not None and active.deadline <= now:
+        expire_operation_locked(inventory, active, now)
+        active = None
     if active is not None:
         raise BootstrapActive(
             f"Bootstrap {active.operation_id} is still active on {environment}; wait for its result or cancel it.",

@@ -30,7 +30,6 @@ from inventory.rules import (
 )
 from inventory.selectors import expire_overdue
 from inventory.services.transitions import (
-    RECORD_ID_TAKEN,
     Cause,
     apply_transition,
     check_status,
@@ -44,7 +43,7 @@ from inventory.services.transitions import (
     verified_at,
 )
 from inventory.services.verification import queue_after_record
-from launchplane.errors import Conflict, ContradictoryResult, InvalidInput
+from launchplane.errors import ContradictoryResult, InvalidInput
 
 CauseType = InventoryTransition.CauseType
 
@@ -102,8 +101,6 @@ def record_deployment(
     expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
     with transaction.atomic():
         inventory = lock_inventory(environment)
-        if record_id and DeploymentRecord.objects.filter(record_id=record_id).exists():
-            raise Conflict(RECORD_ID_TAKEN, fields={"record_id": "already used"})
         current = inventory.current_deployment
         record = DeploymentRecord(
             environment=environment,
@@ -122,7 +119,11 @@ def record_deployment(
             record.record_id = record_id
         try:
             record.full_clean(
-                exclude=["sequence", "inventory_effect"], validate_unique=False, validate_constraints=False
+                # environment: the locked row's own (no query to ask whether it exists); record_id's
+                # uniqueness: the insert's unique index answers it (save_new_record: 409).
+                exclude=["environment", "sequence", "inventory_effect"],
+                validate_unique=False,
+                validate_constraints=False,
             )
         except ValidationError as exc:
             raise InvalidInput("The deployment record is not valid.", fields=validation_fields(exc)) from exc

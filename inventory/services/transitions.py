@@ -42,10 +42,16 @@ def lock_inventory(environment: Environment) -> EnvironmentInventory:
     The row lock serialises every record for one environment (rule 12), so each service reads the
     pointers it decides on and writes them back without another writer in between.
     """
-    inventory, _created = EnvironmentInventory.objects.select_for_update().get_or_create(
-        environment=environment, defaults={"state_changed_at": timezone.now()}
+    # The current deployment comes with the row (every record is judged against it); only the inventory
+    # row is locked (``of``: PostgreSQL cannot lock the nullable side of an outer join).
+    inventory, _created = (
+        EnvironmentInventory.objects.select_for_update(of=("self",))
+        .select_related("current_deployment")
+        .get_or_create(environment=environment, defaults={"state_changed_at": timezone.now()})
     )
     inventory.environment = environment
+    if inventory.current_deployment is not None:
+        inventory.current_deployment.environment = environment
     return inventory
 
 

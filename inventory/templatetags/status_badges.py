@@ -9,10 +9,12 @@ meaning alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import cast
 
 from django import template
+from django.conf import settings
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
@@ -32,13 +34,21 @@ def render_badge(value: str, *, label: str | None = None, color: str = "grey", f
 
     ``field`` names what the value is ("state", "health status") for the title and screen readers.
     """
-    context = {
-        "value": value,
-        "label": label if label is not None else str(value).replace("_", " "),
-        "color": color if color in BADGE_COLORS else "grey",
-        "field": field,
-    }
+    label = label if label is not None else str(value).replace("_", " ")
+    color = color if color in BADGE_COLORS else "grey"
+    if settings.DEBUG:  # a template being edited shows at once
+        return _render(str(value), str(label), color, field)
+    return _cached_render(str(value), str(label), color, field)
+
+
+def _render(value: str, label: str, color: str, field: str) -> SafeString:
+    context = {"value": value, "label": label, "color": color, "field": field}
     return mark_safe(render_to_string(BADGE_TEMPLATE, context).strip())
+
+
+# A badge is a pure function of its four strings, and there are a few hundred of them: a board page
+# shows eight per row, so each is rendered once per process instead of once per row.
+_cached_render = functools.lru_cache(maxsize=2048)(_render)
 
 
 def field_badge(obj: models.Model, name: str, colors: Mapping[str, str] | None = None) -> SafeString:

@@ -36,16 +36,27 @@ def fingerprint(method: str, path: str, body: object) -> str:
     return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
 
 
+def _insert_key(**fields: object) -> None:
+    """Insert the key row and commit it, so a duplicate that arrives meanwhile sees it in flight.
+
+    Outside a transaction (a request) the insert is its own statement, committed at once: no BEGIN and
+    COMMIT around it. Inside one (a test, a caller's transaction), a savepoint keeps a duplicate's
+    IntegrityError from breaking the caller's transaction.
+    """
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(**fields)
+    else:
+        IdempotencyKey.objects.create(**fields)
+
+
 def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
     """Insert the in-flight row, or return the row that already holds the key."""
     now = timezone.now()
     ttl = timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     for _attempt in range(2):
         try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(
-                    owner=owner, key=key, fingerprint=print_, created_at=now, expires_at=now + ttl
-                )
+            _insert_key(owner=owner, key=key, fingerprint=print_, created_at=now, expires_at=now + ttl)
             return None
         except IntegrityError:
             existing = IdempotencyKey.objects.filter(owner=owner, key=key).first()
