@@ -68,7 +68,7 @@ fmt: venv
 bench: migrate
 	@status=0; \
 	DEBUG=0 SECRET_KEY=launchplane-bench-only $(BIN)/python manage.py bench --environments 200 --rounds 30 || status=1; \
-	$(MAKE) --no-print-directory bench-http || status=1; \
+	$(BIN)/python -m tests.bench.http_load || status=1; \
 	exit $$status
 
 # HTTP load benchmark (tests/bench/http_load.py): gunicorn on a PostgreSQL database of its own, which it drops
