@@ -71,7 +71,7 @@ CONTEXTS = 5
 API = "/api/v1"
 STAFF_USERNAME = "bench-staff"
 REQUEST_TIMEOUT = 60.0  # seconds: gunicorn's worker timeout; a slow page is measured, not cut short
-WARM_UP = 2  # requests per client thread before measuring (imports, template cache, first connection)
+WARM_UP = 1  # requests per client thread before measuring (imports, template cache, first connection)
 
 
 @dataclass(frozen=True)
