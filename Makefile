@@ -13,7 +13,7 @@ DEMO_PASSWORD ?= launchplane-demo
 DEMO_RUNTIME_HOST ?= $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 DEMO_RUNTIME_BASE ?= http://$(DEMO_RUNTIME_HOST):$(PORT)/demo-runtime
 
-.PHONY: run test lint fmt venv migrate demo bench soak clean
+.PHONY: run test lint fmt venv migrate demo bench bench-http soak clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,10 +62,21 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Benchmarks against the targets in docs/performance.md (SQLite; set DATABASE_URL for PostgreSQL).
-# Production-like settings: DEBUG off, so templates are cached as they are when serving.
+# Benchmarks against the targets in docs/performance.md. First in-process (SQLite; set DATABASE_URL for
+# PostgreSQL; production-like settings: DEBUG off, so templates are cached as they are when serving), then
+# over HTTP (bench-http). Both always run; `make bench` fails when either misses a target.
 bench: migrate
-	DEBUG=0 SECRET_KEY=launchplane-bench-only $(BIN)/python manage.py bench --environments 200 --rounds 30
+	@status=0; \
+	DEBUG=0 SECRET_KEY=launchplane-bench-only $(BIN)/python manage.py bench --environments 200 --rounds 30 || status=1; \
+	$(BIN)/python -m tests.bench.http_load || status=1; \
+	exit $$status
+
+# HTTP load benchmark (tests/bench/http_load.py): gunicorn on a PostgreSQL database of its own, which it drops
+# and recreates (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/launchplane_bench_http), seeded
+# with BENCH_ENVIRONMENTS (1000) environments; pgbench TPC-B in the same run as the ceiling; BENCH_SECONDS (20)
+# or BENCH_REQUESTS (400) per endpoint. About four minutes. Not part of `make test`.
+bench-http: venv
+	$(BIN)/python -m tests.bench.http_load
 
 # Soak: 8 API clients for SOAK_SECONDS (60) against gunicorn on a PostgreSQL database of its own, which
 # it drops and recreates (SOAK_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/launchplane_soak);

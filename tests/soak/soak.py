@@ -10,7 +10,8 @@ bootstrap starts, one-shots, results, progress events and cancels for ``SOAK_SEC
 connection or ``409 idempotency_in_flight`` is retried with the same request and key, and some first
 attempts are deliberately impatient so that path is really taken. Some acknowledged writes are sent
 again (they must replay byte for byte), some reuse a ``record_id`` (409 ``conflict``) or contradict
-themselves (400 ``contradictory_result``: nothing stored).
+themselves (400 ``contradictory_result``: nothing stored). The database and server helpers are shared
+with the HTTP benchmark (``tests/liveserver.py``).
 
 What a passing run proves, under concurrency, retries and deadlines expiring mid-run:
 
@@ -38,36 +39,42 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import os
 import random
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script: make the project importable for the checks
     sys.path.insert(0, str(ROOT))
 
+from tests.liveserver import (  # noqa: E402  (after the path is set)
+    LOOPBACK,
+    SetupError,
+    app_environment,
+    free_port,
+    gunicorn,
+    manage,
+    percentile,
+    recreate_database,
+    tail,
+)
+
 CONTEXT = "soak"
 ENVIRONMENTS = [f"env-{n:02d}" for n in range(1, 21)]
-LOOPBACK = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/launchplane_soak"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 API = "/api/v1"
 
 REQUEST_TIMEOUT = 20.0  # seconds: a patient client; gunicorn's own worker timeout is 60
@@ -118,10 +125,6 @@ class Config:
         )
 
 
-class SetupError(Exception):
-    """The soak could not be set up (exit status 2): nothing about the app is proved either way."""
-
-
 def now_iso(offset_seconds: float = 0.0) -> str:
     """Client time as ISO 8601 with a timezone, ``offset_seconds`` from now (negative: the past)."""
     return (datetime.now(UTC) + timedelta(seconds=offset_seconds)).isoformat(timespec="milliseconds")
@@ -130,94 +133,6 @@ def now_iso(offset_seconds: float = 0.0) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Database and server
 # ---------------------------------------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the soak database. Refuses anything but a loopback database named for the soak."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in {"postgres", "postgresql"} or not name:
-        raise SetupError(f"SOAK_DATABASE_URL must be a postgres:// URL with a database name, got {url!r}")
-    if "soak" not in name:
-        raise SetupError(f"Refusing to drop {name!r}: the soak database's name must contain 'soak'.")
-    if (parts.hostname or "") not in LOOPBACK_HOSTS:
-        raise SetupError(f"Refusing to use {parts.hostname!r}: the soak only talks to loopback.")
-    maintenance = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
-    try:
-        with psycopg.connect(maintenance, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as exc:
-        raise SetupError(f"Cannot recreate the soak database {name!r}: {exc}") from exc
-
-
-def app_environment(config: Config, secret_key: str) -> dict[str, str]:
-    """Production-like settings for manage.py and gunicorn, pointed at the soak database."""
-    env = dict(os.environ)
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secret_key,
-        DATABASE_URL=config.database_url,
-        ALLOWED_HOSTS=LOOPBACK,
-        API_THROTTLE_RATE="1000000/minute",
-        LOG_LEVEL="ERROR",  # the log then holds only what went wrong: it is scanned at the end
-        DJANGO_SETTINGS_MODULE="launchplane.settings",
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if completed.returncode != 0:
-        raise SetupError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
-    return completed.stdout
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[subprocess.Popen]:
-    """Serve the app on loopback for the duration of the block; always stopped afterwards."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "launchplane.wsgi:application",
-        "--bind",
-        f"{LOOPBACK}:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "10",
-        "--log-level",
-        "warning",
-        "--chdir",
-        str(ROOT),
-    ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()  # SIGTERM: a graceful stop, in-flight requests finish
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -290,13 +205,6 @@ def wait_until_ready(client: Client, process: subprocess.Popen, log_path: Path, 
             pass
         time.sleep(0.2)
     raise SetupError(f"gunicorn did not answer within {timeout:.0f}s:\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -446,14 +354,6 @@ class Stats:
     def violation(self, message: str) -> None:
         with self.lock:
             self.violations.append(message)
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), math.ceil(fraction * len(sorted_values))))
-    return sorted_values[rank - 1]
 
 
 def describe(call: Call, reply: Reply | None) -> str:
@@ -1401,11 +1301,11 @@ def report(config: Config, stats: Stats, ledger: Ledger, books: Books, elapsed: 
 def main() -> int:
     config = Config.from_env()
     log_path = Path(tempfile.mkdtemp(prefix="launchplane-soak-")) / "gunicorn.log"
-    env = app_environment(config, secret_key=secrets.token_urlsafe(48))
+    env = app_environment(config.database_url, secret_key=secrets.token_urlsafe(48))
     stats, ledger = Stats(), Ledger()
     try:
         print(f"soak: recreating {urlsplit(config.database_url).path.lstrip('/')} and migrating", flush=True)
-        recreate_database(config.database_url)
+        recreate_database(config.database_url, marker="soak", setting="SOAK_DATABASE_URL")
         manage(env, "migrate", "--noinput")
         token = manage(env, "create_api_client", CONTEXT, "--context", CONTEXT).strip().splitlines()[-1].strip()
         port = free_port()
