@@ -42,15 +42,16 @@ def lock_inventory(environment: Environment) -> EnvironmentInventory:
     The row lock serialises every record for one environment (rule 12), so each service reads the
     pointers it decides on and writes them back without another writer in between.
     """
-    # The current deployment comes with the row (every record is judged against it); only the inventory
-    # row is locked (``of``: PostgreSQL cannot lock the nullable side of an outer join).
-    inventory, _created = (
-        EnvironmentInventory.objects.select_for_update(of=("self",))
-        .select_related("current_deployment")
-        .get_or_create(environment=environment, defaults={"state_changed_at": timezone.now()})
+    inventory, _created = EnvironmentInventory.objects.select_for_update().get_or_create(
+        environment=environment, defaults={"state_changed_at": timezone.now()}
     )
     inventory.environment = environment
-    if inventory.current_deployment is not None:
+    # The current deployment (every record is judged against it) is read by a statement of its own,
+    # after the lock is held: joined into the locking statement, it would come from that statement's
+    # snapshot, and under READ COMMITTED a deployment committed by the writer we waited for would not
+    # be in it (PostgreSQL re-reads only the locked row) — tests/test_concurrency.py caught exactly that.
+    if inventory.current_deployment_id is not None:
+        inventory.current_deployment = DeploymentRecord.objects.get(pk=inventory.current_deployment_id)
         inventory.current_deployment.environment = environment
     return inventory
 
