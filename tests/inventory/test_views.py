@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -39,6 +38,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 BOARD = reverse("inventory:board")
+DASH = "\N{EN DASH}"  # between the numbers of the pagination line ("Showing 1 to 50 of ...")
 REVIEW = reverse("inventory:review")
 
 
@@ -459,7 +459,7 @@ def test_the_board_and_the_queue_cost_the_same_queries_for_10_and_500_environmen
     assert large == small, f"10 environments: {small}; 500: {large}"
     board = operator_client.get(BOARD).content.decode()
     assert board.count('<tr data-environment="') == 50
-    assert "Showing 1–50 of 500 environments, page 1 of 10." in text_of_html(board)
+    assert f"Showing 1{DASH}50 of 500 environments, page 1 of 10." in text_of_html(board)
 
 
 def test_board_pages_keep_the_filters_and_go_worst_first(operator_client) -> None:
@@ -468,13 +468,13 @@ def test_board_pages_keep_the_filters_and_go_worst_first(operator_client) -> Non
         at = ago(hours=3, minutes=number)
         deploy(environment, finished_at=at, now=at, health_status="fail" if number < 55 else "pass")
     first = operator_client.get(BOARD, {"state": "verification_failed"}).content.decode()
-    assert "Showing 1–50 of 55 environments, page 1 of 2." in text_of_html(first)
+    assert f"Showing 1{DASH}50 of 55 environments, page 1 of 2." in text_of_html(first)
     assert 'href="?state=verification_failed&amp;page=2" rel="next"' in first
     second = operator_client.get(BOARD, {"state": "verification_failed", "page": "2"})
     rows = board_environments(second)
     assert len(rows) == 5 and all(row.startswith("cm/lane") for row in rows)
     # The counts per state are over every environment, not the page.
-    assert "Showing 51–55 of 55 environments, page 2 of 2." in text_of_html(second.content.decode())
+    assert f"Showing 51{DASH}55 of 55 environments, page 2 of 2." in text_of_html(second.content.decode())
     # Worst first across pages: every failing environment before the current ones.
     states = [
         re.findall(
