@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+
+
+class InlineTextarea(forms.Textarea):
+    """Django's ``Textarea``, rendered by a Python function instead of its template: the review queue
+    shows one form per environment, and fifty template renders were a third of the page's time. The
+    HTML is the same as ``django/forms/widgets/textarea.html`` makes (boolean attributes included)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        return format_html(
+            '<textarea name="{}"{}>\n{}</textarea>', widget["name"], flatatt(widget["attrs"]), widget["value"] or ""
+        )
 
 
 class AcknowledgeForm(forms.Form):
@@ -11,7 +25,7 @@ class AcknowledgeForm(forms.Form):
     note = forms.CharField(
         label="Note",
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=InlineTextarea(attrs={"rows": 2}),
         help_text="What you checked or what happens next. The next change of state clears it.",
         error_messages={"required": "Write a note: an acknowledgement says why the state is acceptable for now."},
     )

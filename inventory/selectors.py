@@ -95,6 +95,16 @@ def review_queue(now: datetime) -> EnvironmentInventoryQuerySet:
     )
 
 
+def rows_in_order(environment_ids: Iterable[int], now: datetime) -> list[EnvironmentInventory]:
+    """Board rows (everything a row shows, freshness included) of these environments, in the order
+    given: a page of a long list is chosen first by its ids alone (sorting and slicing one table, not
+    nine joined ones), then read in one query. The caller has expired their overdue operations."""
+    ids = list(environment_ids)
+    rows = EnvironmentInventory.objects.for_rows().with_freshness(now).filter(pk__in=ids)
+    found = {inventory.pk: inventory for inventory in rows}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def history(environment: Environment, now: datetime) -> QuerySet[InventoryTransition]:
     """An environment's transitions, newest first, after its overdue operations expired."""
     expire_overdue(environment, now)

@@ -144,12 +144,12 @@ def board(request: HttpRequest) -> HttpResponse:
         for value, _label in Freshness.choices
     ]
     filtered = any(request.GET.get(name) for name in ("context", "state", "freshness"))
-    paging = paginate(request.GET, rows)
+    paging = paginate(request.GET, rows.values_list("pk", flat=True))
     return render(
         request,
         "inventory/board.html",
         {
-            "rows": board_rows(paging.page.object_list, now),
+            "rows": board_rows(selectors.rows_in_order(paging.page.object_list, now), now),
             "paging": paging,
             "now": now,
             "filterset": filterset,
@@ -245,12 +245,13 @@ def render_review(
     now = timezone.now()
     may_acknowledge = can_acknowledge(request.user)
     may_verify = can_verify(request.user)
-    paging = paginate(QueryDict(urlsplit(return_to).query) if return_to else request.GET, selectors.review_queue(now))
+    query = QueryDict(urlsplit(return_to).query) if return_to else request.GET
+    paging = paginate(query, selectors.review_queue(now).values_list("pk", flat=True))
     review_url = reverse("inventory:review")
     if paging.page.number > 1:
         review_url += f"?page={paging.page.number}"
     items = []
-    for inventory in paging.page.object_list:
+    for inventory in selectors.rows_in_order(paging.page.object_list, now):
         form = None
         if may_acknowledge:
             if bound is not None and bound[0] == inventory.pk:

@@ -99,6 +99,20 @@ VERIFICATION_SUMMARY = (
     "runtime_identity_status",
     "inventory_effect",
 )
+_IDENTITY_EVIDENCE = ("expected_runtime_identity", "observed_runtime_identity", "runtime_identity_mismatches")
+ROW_DEFERRED = (
+    *(
+        f"{pointer}__{name}"
+        for pointer in ("current_deployment", "last_deployment_attempt", "lkg_deployment")
+        for name in _IDENTITY_EVIDENCE
+    ),
+    *(
+        f"{pointer}__{name}"
+        for pointer in ("last_bootstrap", "current_bootstrap", "lkg_bootstrap")
+        for name in (*_IDENTITY_EVIDENCE, "verification_evidence")
+    ),
+    *(f"last_verification__{name}" for name in (*_IDENTITY_EVIDENCE, "probes")),
+)
 READ_MODEL_RELATED_FIELDS = (
     *(
         f"{pointer}__{name}"
@@ -125,6 +139,12 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
         own = [field.name for field in self.model._meta.concrete_fields]
         environment = [f"environment__{field.name}" for field in Environment._meta.concrete_fields]
         return self.with_related().only(*own, *environment, *READ_MODEL_RELATED_FIELDS)
+
+    def for_rows(self) -> "EnvironmentInventoryQuerySet":
+        """Everything a board or queue row shows: ``with_related`` without the evidence documents of the
+        records pointed at (identities, probes), which a row never shows and which cost most of the
+        time to read (each is a JSON document to decode)."""
+        return self.with_related().defer(*ROW_DEFERRED)
 
     def with_freshness(self, now: datetime) -> "EnvironmentInventoryQuerySet":
         """Annotate ``freshness_value`` computed in the database, the same as ``rules.freshness``."""
