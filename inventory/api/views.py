@@ -90,6 +90,14 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
             return EnvironmentInventory.objects.none()
         return selectors.inventory_list(self.scope.contexts, self.now)  # scoped by the selector
 
+    def list(self, request: Request) -> Response:
+        """Filter, count and slice by ids, then read the page's read models (``inventory_list``)."""
+        listed = self.filter_queryset(self.get_queryset())
+        page_ids = self.paginate_queryset(listed.values_list("pk", flat=True))
+        rows = selectors.read_models_in_order(page_ids or [])
+        data = EnvironmentSerializer(rows, many=True, context={"now": self.now}).data
+        return self.get_paginated_response(data)
+
     @extend_schema(
         summary="Create an environment",
         request=EnvironmentCreateSerializer,
