@@ -11,6 +11,7 @@ from inventory.choices import CheckStatus
 from launchplane.api.fields import (
     AwareDateTimeField,
     NullableJSONField,
+    ReadModelSerializer,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -94,7 +95,7 @@ class EventSerializer(StrictSerializer):
     )
 
 
-class BootstrapOperationSerializer(serializers.ModelSerializer):
+class BootstrapOperationSerializer(ReadModelSerializer):
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
 

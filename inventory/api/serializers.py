@@ -24,6 +24,7 @@ from launchplane.api.fields import (
     AwareDateTimeField,
     IdentifierField,
     NullableJSONField,
+    ReadModelSerializer,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -60,7 +61,7 @@ def identity_input(serializer: serializers.Serializer) -> IdentityInput:
 # ---------------------------------------------------------------------------------------------------
 
 
-class DeploymentSummarySerializer(serializers.ModelSerializer):
+class DeploymentSummarySerializer(ReadModelSerializer):
     class Meta:
         model = DeploymentRecord
         fields = [
@@ -94,7 +95,7 @@ class BootstrapSummarySerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class VerificationSummarySerializer(serializers.ModelSerializer):
+class VerificationSummarySerializer(ReadModelSerializer):
     """The latest finished verification run, as the read model nests it."""
 
     class Meta:
@@ -125,7 +126,7 @@ class AcknowledgementSerializer(serializers.Serializer):
     note = serializers.CharField(source="acknowledgement_note")
 
 
-class EnvironmentSerializer(serializers.ModelSerializer):
+class EnvironmentSerializer(ReadModelSerializer):
     """The read model of one environment: both sides, their combination, pointers and evidence."""
 
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
@@ -264,7 +265,7 @@ class EnvironmentCreateSerializer(EnvironmentSettingsSerializer):
 # ---------------------------------------------------------------------------------------------------
 
 
-class DeploymentRecordSerializer(serializers.ModelSerializer):
+class DeploymentRecordSerializer(ReadModelSerializer):
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
 
@@ -340,7 +341,7 @@ class ObservationCreateSerializer(StrictSerializer):
         return attrs
 
 
-class ObservationSerializer(WithEnvironment, serializers.ModelSerializer):
+class ObservationSerializer(WithEnvironment, ReadModelSerializer):
     observation_id = serializers.IntegerField(source="pk")
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
     instance = serializers.CharField(source="environment.instance")
@@ -365,7 +366,7 @@ class ObservationSerializer(WithEnvironment, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+class TransitionSerializer(ReadModelSerializer):
     class Meta:
         model = InventoryTransition
         fields = [

@@ -16,6 +16,7 @@ from inventory import selectors
 from inventory.api.serializers import EnvironmentSerializer
 from inventory.filtersets import VerificationRunFilterSet
 from inventory.models import VerificationRun
+from launchplane.api.fields import ReadModelSerializer
 from launchplane.api.schema import LIST_ERRORS, READ_ERRORS
 from launchplane.api.viewsets import ScopedViewSet
 
@@ -31,7 +32,7 @@ class ProbeEvidenceSerializer(serializers.Serializer):
     elapsed_ms = serializers.IntegerField()
 
 
-class VerificationRunSerializer(serializers.ModelSerializer):
+class VerificationRunSerializer(ReadModelSerializer):
     """One verification run; ``environment`` (the read model) once the run has finished."""
 
     context = serializers.CharField(source="environment.context")  # type: ignore[assignment]
