@@ -11,3 +11,7 @@ from django.dispatch import Signal
 
 # kwargs: environments (an Environment queryset), now (datetime)
 inventory_read = Signal()
+
+# kwargs: transition (the InventoryTransition just appended), inventory (the EnvironmentInventory as saved,
+# its environment loaded)
+transition_applied = Signal()
