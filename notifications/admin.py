@@ -8,8 +8,10 @@ each going through ``notifications.services`` and reporting a count.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -41,6 +43,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # python manage.py create_webhook: the one place a secret is made and shown
+
+    def formfield_for_dbfield(self, db_field: Field, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without a scheme (Django 6's default)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="contexts")
     def contexts_column(self, obj: WebhookSubscription) -> str:
