@@ -39,6 +39,9 @@ QUERY_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 
+for _family in (QUERIES, QUERY_ERRORS, QUERY_SECONDS):
+    _family.labels("default")  # served at zero from the start, so rate() and alerts see the series
+
 
 def route_of(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)

@@ -36,7 +36,8 @@ LEASE = timedelta(seconds=60)
 # have run this long ago (the backend lost it, or the enqueue failed).
 REQUEUE_AFTER = timedelta(seconds=60)
 
-Poster = Callable[[str, bytes, dict[str, str]], Answer]
+# The failure class of a delivery whose subscription was switched off: failed at once, never retried.
+INACTIVE = "inactive"
 
 
 def _earlier_waiting() -> Exists:
@@ -96,6 +97,11 @@ def send_delivery(
     if not claim_delivery(delivery, now()):
         return delivery
     subscription = WebhookSubscription.objects.get(pk=delivery.subscription_id)
+    if not subscription.is_active and delivery.event != Event.PING:
+        # Switched off in the admin after this was written: give it up now (redeliver once it is back on).
+        return record_attempt(
+            delivery, Answer(None, False, "not sent: the subscription is switched off", INACTIVE), now=now()
+        )
     body = payloads.render_body(delivery, subscription.format)
     started = time.monotonic()
     try:
@@ -131,6 +137,8 @@ def record_attempt(delivery: WebhookDelivery, answer: Answer, *, now: datetime) 
     retry_at: datetime | None = None
     if answer.delivered:
         fields |= {"status": Status.DELIVERED, "delivered_at": now}
+    elif answer.failure_class == INACTIVE:
+        fields |= {"status": Status.FAILED}
     else:
         retry_at = rules.next_attempt_at(
             attempts=delivery.attempts,

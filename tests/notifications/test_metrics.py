@@ -124,3 +124,24 @@ def test_a_scrape_costs_the_same_queries_for_few_and_many_environments(django_as
         deploy(make_environment(context="acme", instance=f"many-{number}"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         scrape()
+
+
+def test_the_monitoring_examples_use_only_series_we_serve() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "docs" / "monitoring"
+    rules = yaml.safe_load((root / "alerts.yml").read_text())
+    dashboard = json.loads((root / "grafana-dashboard.json").read_text())
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    expressions += [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in expressions for name in re.findall(r"launchplane_[a-z_]+", expr)}
+
+    deploy(make_environment())
+    Client().get("/healthz")
+    served = {sample.name for family in scrape().values() for sample in family}
+
+    assert used and used <= served, sorted(used - served)

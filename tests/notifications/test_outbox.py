@@ -7,6 +7,7 @@ enqueued. The rolled-back and no-worker tests commit for real (``transactional_d
 from __future__ import annotations
 
 import json
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext

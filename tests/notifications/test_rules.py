@@ -29,7 +29,7 @@ def documented_receiver():
 
 def test_the_documented_receiver_accepts_our_signature_and_refuses_tampering() -> None:
     verify = documented_receiver()
-    body = '{"event":"state_changed","environment":{"context":"cm","instance":"prod"}}'.encode()
+    body = b'{"event":"state_changed","environment":{"context":"cm","instance":"prod"}}'
     now = int(time.time())
     header = rules.signature_header("whsec_secret", now, body)
 

@@ -173,7 +173,7 @@ def test_a_connection_refused_is_retried() -> None:
 
 
 def test_deliveries_for_one_environment_go_in_order_behind_a_retrying_one(django_capture_on_commit_callbacks) -> None:
-    subscription, _ = subscribe()
+    _subscription, _ = subscribe()
     environment, other = make_environment(), make_environment(instance="other")
     deploy(environment)
     deploy(environment, post_deploy_status="fail")
@@ -249,7 +249,7 @@ def test_redelivery_sends_a_finished_delivery_again_with_the_same_id() -> None:
 
 
 def test_a_test_event_is_a_ping_to_the_subscription() -> None:
-    subscription, secret = subscribe(format="json")
+    subscription, _secret = subscribe(format="json")
     receiver = Receiver(200)
 
     assert send_test_event([subscription], now=subscription.created_at) == 1
@@ -285,3 +285,15 @@ def test_two_workers_never_send_one_delivery_twice(on_postgres) -> None:
     assert len(receiver.requests) == 1
     assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 1
     assert len(results) == 6
+
+
+def test_a_subscription_switched_off_after_the_change_gets_nothing() -> None:
+    delivery, _ = one_delivery()
+    delivery.subscription.is_active = False
+    delivery.subscription.save()
+    receiver = Receiver(200)
+
+    given_up = send_delivery(str(delivery.delivery_id), transport=receiver.transport)
+
+    assert receiver.requests == []
+    assert (given_up.status, given_up.last_response) == ("failed", "not sent: the subscription is switched off")

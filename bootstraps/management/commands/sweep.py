@@ -36,7 +36,9 @@ class Command(BaseCommand):
             if abandoned or queued or options["verbosity"] > 1:
                 self.stdout.write(f"Abandoned {abandoned} verification runs and queued {queued} scheduled ones.")
             if announced or handed or options["verbosity"] > 1:
-                self.stdout.write(f"Announced {announced} freshness changes and handed over {handed} webhook deliveries.")
+                self.stdout.write(
+                    f"Announced {announced} freshness changes and handed over {handed} webhook deliveries."
+                )
             if not loop:
                 return
             time.sleep(interval)
