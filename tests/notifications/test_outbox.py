@@ -7,6 +7,7 @@ enqueued. The rolled-back and no-worker tests commit for real (``transactional_d
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 from django.db import connection, transaction
@@ -132,7 +133,12 @@ def test_a_committed_change_while_no_worker_runs_is_delivered_when_one_starts(ht
 
     assert DBTaskResult.objects.filter(status="READY").count() == 1
     assert httpserver.log == []
-    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", "--no-reload")
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", "--no-reload")
+    finally:  # the worker installs its own shutdown handlers in this (the test's) process
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
     ((request, response),) = httpserver.log
     assert response.status_code == 200
