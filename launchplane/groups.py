@@ -1,6 +1,7 @@
 """The staff groups, kept in step with their permissions after every migrate.
 
-- operators act: acknowledge and re-verify environments, cancel bootstraps, create and configure environments;
+- operators act: acknowledge and re-verify environments, cancel bootstraps, create and configure environments,
+  keep webhook subscriptions and redeliver webhook deliveries;
 - reviewers read everything, acknowledge and ask for a verification run (probing changes nothing
   but what is proven);
 - automation is for API clients' human owners: no admin rights (clients use tokens, not sessions).
@@ -28,6 +29,11 @@ GROUPS: dict[str, list[str]] = {
         "inventory.add_environment",
         "inventory.change_environment",
         "launchplane.view_apiclient",
+        # Webhooks: operators keep subscriptions (created by create_webhook) and watch deliveries.
+        "notifications.view_webhooksubscription",
+        "notifications.change_webhooksubscription",
+        "notifications.view_webhookdelivery",
+        "notifications.redeliver_webhookdelivery",
     ],
     "reviewers": [
         *VIEW_ALL,

@@ -34,9 +34,12 @@ INSTALLED_APPS = [
     "launchplane",
     "inventory",
     "bootstraps",
+    "notifications",
 ]
 
 MIDDLEWARE = [
+    # First, so it times the whole request (and counts the database queries made under it).
+    "launchplane.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "launchplane.api.plumbing.ApiBodyLimitMiddleware",
@@ -109,6 +112,9 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 if env_bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Load balancers and Kubernetes probe over plain HTTP inside the cluster: never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -141,6 +147,15 @@ VERIFY_BLOCKED_NETWORKS = env_list(
 VERIFY_ABANDON_GRACE_SECONDS = env_int("VERIFY_ABANDON_GRACE_SECONDS", default=30)
 # How many scheduled runs one sweep step queues at most (the rest wait for the next step).
 VERIFY_SCHEDULE_BATCH = env_int("VERIFY_SCHEDULE_BATCH", default=100)
+# Notifications (docs/operations.md "Webhooks"). Deliveries are made outside any request, so page links
+# in their bodies are built from SITE_URL (checked: notifications.E001, and W001 with DEBUG off).
+DEFAULT_SITE_URL = "http://localhost:8000"
+SITE_URL = env_str("SITE_URL", default=DEFAULT_SITE_URL)
+# The first wait before a failed delivery is retried; each later wait doubles it (capped at an hour),
+# for 24 hours, then the delivery is failed.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
+# /metrics asks for `Authorization: Bearer <METRICS_TOKEN>` when this is set (notifications.W002 without).
+METRICS_TOKEN = env_str("METRICS_TOKEN", default="")
 # The demo runtime (bootstraps/demo/runtime.py): answers the demo environments' probes. `make run` only.
 DEMO_RUNTIME = env_bool("DEMO_RUNTIME", default=False)
 

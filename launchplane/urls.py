@@ -1,12 +1,12 @@
-"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login and the operator pages (and,
-with ``DEMO_RUNTIME`` on, the demo runtime under /demo-runtime/)."""
+"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login, /healthz, /readyz and
+/metrics, and the operator pages (and, with ``DEMO_RUNTIME`` on, the demo runtime under /demo-runtime/)."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from launchplane import views
+from launchplane import health, views
 from launchplane.api.schema import SchemaDocsView, SchemaView
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -32,6 +32,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Probes and metrics for machines: no login (/metrics asks for METRICS_TOKEN when it is set).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("notifications.urls")),
     *demo_runtime(),
     path("", include("inventory.urls")),
 ]

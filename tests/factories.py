@@ -279,3 +279,18 @@ def assert_transition(
     assert transition.occurred_at == occurred_at
     assert transition.recorded_at is not None
     assert transition.reason
+
+
+# ---------------------------------------------------------------------------------------------------
+# Webhook subscriptions
+# ---------------------------------------------------------------------------------------------------
+
+HOOK_URL = "http://127.0.0.1:9/hooks/launchplane"  # loopback, nothing listens: tests stub the transport
+
+
+def subscribe(name: str | None = None, *, url: str = HOOK_URL, **kwargs: Any) -> tuple[Any, str]:
+    """A webhook subscription (``webhook-<n>`` unless named) and its signing secret, through the same
+    ``issue`` that ``create_webhook`` calls. ``contexts``/``events`` default to everything."""
+    from notifications.models import WebhookSubscription
+
+    return WebhookSubscription.issue(name or f"webhook-{next_number()}", url=url, **kwargs)

@@ -443,6 +443,13 @@ PAGE_MATRIX: dict[tuple[str, str], Entry] = {
         ),
     ),
     ("logout", "POST"): Entry("site", page("/logout/", {}), dict.fromkeys(SITE_USERS, LOGGED_OUT)),
+    # For machines: no login, the same answer for everyone (/metrics with METRICS_TOKEN unset; with it
+    # set, tests/notifications/test_metrics.py proves the 401).
+    ("healthz", "GET"): Entry("site", page("/healthz"), dict.fromkeys(SITE_USERS, Expect(200, says="ok"))),
+    ("readyz", "GET"): Entry("site", page("/readyz"), dict.fromkeys(SITE_USERS, Expect(200, says="ready"))),
+    ("metrics", "GET"): Entry(
+        "site", page("/metrics"), dict.fromkeys(SITE_USERS, Expect(200, says="launchplane_environments{"))
+    ),
 }
 
 # --- The Django admin -------------------------------------------------------------------------------
@@ -558,6 +565,38 @@ ENVIRONMENT_FORM = {
 }
 
 
+SUBSCRIPTION_FORM = {
+    "name": "ops-pager",
+    "url": "https://hooks.example.com/launchplane",
+    "contexts": '["cm"]',
+    "events": '["state_changed"]',
+    "format": "slack",
+    "is_active": "on",
+}
+
+
+def subscription() -> Any:
+    from tests.factories import subscribe
+
+    return subscribe("pager")[0]
+
+
+def subscription_changed(response: Any, http: Any) -> None:
+    from notifications.models import WebhookSubscription
+
+    changed = WebhookSubscription.objects.get()
+    assert (changed.name, changed.url, changed.format) == ("ops-pager", SUBSCRIPTION_FORM["url"], "slack")
+
+
+def delivery() -> Any:
+    from notifications.models import WebhookDelivery
+    from tests.factories import subscribe
+
+    subscribe("pager")
+    deployed_env()
+    return WebhookDelivery.objects.get()
+
+
 def environment_added(response: Any, http: Any) -> None:
     assert EnvironmentInventory.objects.filter(environment__context="acme", environment__instance="preprod").exists()
 
@@ -596,6 +635,16 @@ ADMIN_RIGHTS: dict[str, Rights] = {
     "inventory.InventoryTransition": Rights(transition, view=STAFF),
     "bootstraps.BootstrapOperation": Rights(lambda: start(deployed_env()), view=STAFF),
     "inventory.VerificationRun": Rights(queued_run, view=STAFF),
+    # Webhooks: subscriptions are created by create_webhook only (their secret is shown once) and kept
+    # by operators; deliveries are the outbox's rows, read-only. Reviewers see neither.
+    "notifications.WebhookSubscription": Rights(
+        subscription,
+        view=VIEW_ONLY | {"operator"},
+        change=frozenset({"operator"}),
+        form=SUBSCRIPTION_FORM,
+        changed=subscription_changed,
+    ),
+    "notifications.WebhookDelivery": Rights(delivery, view=VIEW_ONLY | {"operator"}),
     # The task queue's own records (django-tasks-db): read-only in its admin, for whoever may view all.
     "django_tasks_database.DBTaskResult": Rights(task_result, view=VIEW_ONLY),
 }

@@ -49,6 +49,19 @@ class App:
     token: str
     logs: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the app's database; returns its output."""
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
 
     def stop(self, prefix: str) -> None:
         """Stop the processes whose name starts with ``prefix`` (the web server keeps answering)."""
@@ -81,8 +94,9 @@ def database_url(tmp: Path) -> tuple[str, Callable[[], None]]:
 
 
 @contextmanager
-def launch(tmp: Path, *, workers: int = 1, sweepers: int = 1) -> Iterator[App]:
-    """gunicorn, ``workers`` db_workers and ``sweepers`` sweepers on a database of their own."""
+def launch(tmp: Path, *, workers: int = 1, sweepers: int = 1, settings: dict[str, str] | None = None) -> Iterator[App]:
+    """gunicorn, ``workers`` db_workers and ``sweepers`` sweepers on a database of their own
+    (``settings``: more environment variables for all of them)."""
     url, drop = database_url(tmp)
     env = {
         **os.environ,
@@ -90,6 +104,7 @@ def launch(tmp: Path, *, workers: int = 1, sweepers: int = 1) -> Iterator[App]:
         "DEBUG": "1",
         "SECRET_KEY": "launchplane-live-test-only",
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -115,7 +130,7 @@ def launch(tmp: Path, *, workers: int = 1, sweepers: int = 1) -> Iterator[App]:
         processes[name] = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    live = App(f"http://127.0.0.1:{port}", token, tmp, processes)
+    live = App(f"http://127.0.0.1:{port}", token, tmp, processes, env)
     try:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:

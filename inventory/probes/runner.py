@@ -129,7 +129,7 @@ def run_probes(
         sleep=sleep,
         verify_tls=target.verify_tls,
         transport=transport,
-        resolver=resolver or _bounded_system_resolver(budget),
+        resolver=resolver or bounded_system_resolver(budget),
         networks=blocked_networks(),
     )
     try:
@@ -282,7 +282,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _bounded_system_resolver(budget: Budget) -> Resolver:
+def bounded_system_resolver(budget: Budget) -> Resolver:
     """The system resolver, bounded by the budget: getaddrinfo takes no timeout, so it runs in a daemon
     thread and a hung resolver costs the run no more than its remaining time."""
 

@@ -25,6 +25,7 @@ from inventory.rules import (
     combine,
     state_reason,
 )
+from inventory.signals import transition_applied
 from launchplane.errors import Conflict, InvalidInput
 
 CauseType = InventoryTransition.CauseType
@@ -159,7 +160,7 @@ def apply_transition(
         fields |= {"state_changed_at", "acknowledged_by", "acknowledged_at", "acknowledgement_note"}
     sequence = next_sequence(inventory)
     inventory.save(update_fields=sorted(fields))
-    return InventoryTransition.objects.create(
+    transition = InventoryTransition.objects.create(
         environment=inventory.environment,
         sequence=sequence,
         from_state=from_state,
@@ -176,6 +177,8 @@ def apply_transition(
         occurred_at=cause.occurred_at,
         recorded_at=cause.recorded_at,
     )
+    transition_applied.send(sender=InventoryTransition, transition=transition, inventory=inventory)
+    return transition
 
 
 def refuse_future(field: str, moment: datetime, now: datetime) -> None:
