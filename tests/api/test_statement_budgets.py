@@ -19,15 +19,16 @@ pytestmark = pytest.mark.django_db
 # Data statements per write over HTTP, with an Idempotency-Key. A deployment's eleven: authentication,
 # the key's claim, the environment, the overdue check, the row lock, the current deployment, the record,
 # the inventory, the transition, the answer's read model and the key's completion (plus BEGIN and COMMIT
-# around the work). docs/performance.md lists them.
+# around the work). A write that changes ``state`` also asks for the webhook subscriptions that want to
+# hear of it (notifications' outbox). docs/performance.md lists them.
 WRITE_BUDGETS = {
     "environments": 6,
     "deployments": 11,
     "observations": 11,
-    "bootstrap-start": 11,
+    "bootstrap-start": 12,
     "bootstrap-one-shot": 12,
-    "bootstrap-result": 13,
-    "bootstrap-cancel": 14,
+    "bootstrap-result": 14,
+    "bootstrap-cancel": 15,
 }
 
 
