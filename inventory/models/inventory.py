@@ -1,5 +1,7 @@
 """The current pointer for each environment."""
 
+import functools
+import operator
 from datetime import datetime
 
 from django.conf import settings
@@ -20,6 +22,9 @@ from inventory.choices import (
 from inventory.models.base import StatusColors
 from inventory.models.environment import Environment
 from inventory.rules import expected_identity, freshness
+
+# Worst first: the rank of each state in PRODUCT.md's order of severity (InventoryState is declared in it).
+SEVERITY: dict[str, int] = {state: rank for rank, state in enumerate(InventoryState.values)}
 
 
 class EpochSeconds(models.Func):
@@ -172,12 +177,8 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
         return self.exclude(state=InventoryState.CURRENT)
 
     def worst_first(self) -> "EnvironmentInventoryQuerySet":
-        """Most severe state first, then the longest in that state."""
-        order = Case(
-            *[When(state=value, then=Value(rank)) for rank, value in enumerate(InventoryState.values)],
-            output_field=models.IntegerField(),
-        )
-        return self.alias(severity_rank=order).order_by("severity_rank", "state_changed_at", "pk")
+        """Most severe state first, then the longest in that state (``inventory_worst_first_idx``)."""
+        return self.order_by("severity", "state_changed_at", "pk")
 
 
 class EnvironmentInventory(StatusColors, models.Model):
@@ -205,6 +206,10 @@ class EnvironmentInventory(StatusColors, models.Model):
     state = models.CharField(
         max_length=32, choices=InventoryState.choices, default=InventoryState.UNRECORDED, editable=False
     )
+    # The state's rank in PRODUCT.md's order (0: bootstrap_in_progress … 7: current), stored beside it by
+    # apply_transition so that "worst first" is an index scan, not a sort of every row (a constraint
+    # keeps the two together).
+    severity = models.PositiveSmallIntegerField(default=SEVERITY[InventoryState.UNRECORDED], editable=False)
     state_reason = models.TextField(default="No artifact deployment is recorded.", editable=False)
     # Why each side is what it is; state_reason is composed from these.
     deployment_detail = models.CharField(max_length=500, blank=True, default="", editable=False)
@@ -304,10 +309,18 @@ class EnvironmentInventory(StatusColors, models.Model):
                 condition=choices_constraint_q("runtime_identity_status", RuntimeIdentityStatus),
                 name="inventory_identity_status_valid",
             ),
+            models.CheckConstraint(
+                condition=functools.reduce(
+                    operator.or_, (Q(state=state, severity=rank) for state, rank in SEVERITY.items())
+                ),
+                name="inventory_severity_matches_state",
+            ),
         ]
         indexes = [
             # The board's state filter and per-state counts.
             models.Index(fields=["state", "state_changed_at"], name="inventory_state_since_idx"),
+            # The board, the admin and the queue's order: worst first, the longest in that state first.
+            models.Index(fields=["severity", "state_changed_at", "environment"], name="inventory_worst_first_idx"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from inventory.models import (
     EnvironmentInventory,
     InventoryTransition,
 )
+from inventory.models.inventory import SEVERITY
 from inventory.rules import (
     IdentityComparison,
     IdentityInput,
@@ -129,6 +130,7 @@ def apply_transition(
     inventory.deployment_state = deployment_state
     inventory.data_state = data_state
     inventory.state = combine(deployment_state, data_state)
+    inventory.severity = SEVERITY[inventory.state]
     if deployment_detail is not None:
         inventory.deployment_detail = deployment_detail[:500]
     if data_detail is not None:
@@ -145,6 +147,7 @@ def apply_transition(
         "deployment_state",
         "data_state",
         "state",
+        "severity",
         "state_reason",
         "deployment_detail",
         "data_detail",
