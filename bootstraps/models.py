@@ -202,6 +202,9 @@ class BootstrapOperation(StatusColors, models.Model):
             models.Index(fields=["environment", "-created_at"], name="bootstrap_env_newest_idx"),
         ]
 
+    # The status this instance was read (or last saved) with: what save()'s guard checks.
+    _stored_status: str | None = None
+
     def __str__(self) -> str:
         return self.operation_id
 

@@ -171,9 +171,6 @@ _CAUSE_LINKS = {
 class InventoryTransitionAdmin(ExpireOverdueMixin, EvidenceAdmin):
     list_display = ("environment_link", "change", "effect_badge", "reason", "cause", "actor", "occurred_at")
     list_select_related = ("environment",)
-    # Newest recorded first, across environments, by the primary key's index (a sequence is numbered
-    # per environment: ordering the whole history by it sorted every row for each page).
-    ordering = ("-pk",)
     list_filter = (
         "to_state",
         TransitionNotCurrentFilter,
