@@ -123,3 +123,8 @@ def test_a_slack_line_has_the_badge_word_environment_reason_and_link() -> None:
     )
     assert fresh["text"].startswith("Stale cm/prod — not verified within its TTL")
     assert fresh["text"].endswith("https://lp.example/environments/cm/prod/")
+
+
+def test_an_excerpt_drops_nul_and_control_characters() -> None:
+    assert rules.excerpt(b"a\x00b\x01c\x1b[0m\x7fd\te") == "a b c [0m d e"
+    assert rules.excerpt(b"", detail="not sent:\x00 why") == "not sent: why"

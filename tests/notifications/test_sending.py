@@ -297,3 +297,18 @@ def test_a_subscription_switched_off_after_the_change_gets_nothing() -> None:
 
     assert receiver.requests == []
     assert (given_up.status, given_up.last_response) == ("failed", "not sent: the subscription is switched off")
+
+
+def test_an_answer_with_nul_and_control_bytes_is_recorded_as_readable_text() -> None:
+    """PostgreSQL refuses NUL in text: a receiver answering ``\\x00`` must not wedge the delivery in
+    ``sending`` (the attempt could never be recorded, so it would neither retry nor fail)."""
+    delivery, _ = one_delivery()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, content=b"bad\x00nul\x01\x1b[31m red\x7f end")
+
+    sent = send_delivery(str(delivery.delivery_id), transport=httpx.MockTransport(answer))
+
+    assert (sent.status, sent.last_status_code) == ("retrying", 500)
+    assert "\x00" not in sent.last_response and "\x1b" not in sent.last_response
+    assert sent.last_response.startswith("bad") and sent.last_response.endswith("end")
