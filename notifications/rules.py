@@ -75,8 +75,14 @@ class SlackLine:
 
     @property
     def text(self) -> str:
-        reason = self.reason.strip().rstrip(".")
-        return f"{self.word} {self.environment} — {reason} {self.url}".strip()
+        reason = slack_escape(self.reason.strip().rstrip("."))
+        return f"{slack_escape(self.word)} {slack_escape(self.environment)} — {reason} {self.url}".strip()
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads ``<…>`` as a link or a mention (``<!channel>``) and ``&`` as an entity: a reason
+    carries client-supplied text (an artifact id), so those three are escaped as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_body(event: str, payload: dict[str, Any], *, state_labels: dict[str, str]) -> dict[str, str]:
