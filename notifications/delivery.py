@@ -9,6 +9,8 @@ What the answer means is decided by the pure ``rules.is_delivered``.
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +23,34 @@ from notifications import rules
 
 USER_AGENT = "Launchplane-Webhook/1"
 READ_LIMIT = 4096  # only an excerpt is kept
+
+# Set while a webhook is being posted, so that httpx's own log line names only the origin.
+_posting: contextvars.ContextVar[bool] = contextvars.ContextVar("notifications_posting", default=False)
+
+
+class RedactWebhookURL(logging.Filter):
+    """httpx logs ``HTTP Request: POST <url> …`` at INFO, and a webhook URL is often a credential
+    (Slack's ``/services/T…/B…/<secret>``): while a webhook is posted, the URL in that line is cut to
+    its origin. Probes' lines are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _posting.get() and isinstance(record.args, tuple) and len(record.args) >= 2:
+            try:
+                url = httpx.URL(str(record.args[1]))
+                origin = f"{url.scheme}://{url.netloc.decode('ascii')}/…"  # no userinfo, no path, no query
+            except (httpx.InvalidURL, UnicodeError):
+                origin = "<webhook URL>"
+            record.args = (record.args[0], origin, *record.args[2:])
+        return True
+
+
+def _redact_httpx_log() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(existing, RedactWebhookURL) for existing in httpx_logger.filters):
+        httpx_logger.addFilter(RedactWebhookURL())
+
+
+_redact_httpx_log()
 
 
 @dataclass(frozen=True)
@@ -54,13 +84,17 @@ def post_webhook(
         networks=blocked_networks(),
         user_agent=USER_AGENT,
     )
+    token = _posting.set(True)
     try:
         fetched = client.post(
             url, content=body, headers={"Content-Type": "application/json", **headers}, read_limit=READ_LIMIT
         )
-    except (httpx.HTTPError, ValueError) as exc:  # an invalid URL or header: nothing was sent
+    # An invalid URL or header: nothing was sent. httpx.InvalidURL is no HTTPError: a URL Django
+    # accepts and httpx does not (an odd IP spelling) must still be an answer, not a traceback.
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         return Answer(None, False, rules.excerpt(b"", detail=f"not sent: {exc}"), "invalid")
     finally:
+        _posting.reset(token)
         client.close()
     delivered = rules.is_delivered(fetched.status_code, fetched.failure_class)
     detail = fetched.detail if fetched.failure_class else ""

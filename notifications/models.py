@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import uuid
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -14,6 +16,8 @@ from django.db.models import Q
 
 from inventory.choices import Freshness, choices_constraint_q
 from inventory.models.base import SLUG_PATTERN, StatusColors
+from inventory.probes.parsing import blocking_network
+from inventory.probes.runner import blocked_networks
 
 CONTEXT_SLUG = re.compile(SLUG_PATTERN)
 
@@ -50,23 +54,43 @@ class DeliveryStatus(models.TextChoices):
 ACTIVE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
 
 
+# The validators' codes are not "invalid": JSONField puts "Value must be valid JSON." in place of the
+# message of any error with that code.
+
+
 def validate_contexts(value: object) -> None:
     """A list of context slugs; empty means every context."""
     if not isinstance(value, list):
-        raise ValidationError('Give a list of contexts, e.g. ["cm"], or [] for every context.', code="invalid")
+        raise ValidationError('Give a list of contexts, e.g. ["cm"], or [] for every context.', code="contexts")
     bad = [item for item in value if not isinstance(item, str) or len(item) > 63 or not CONTEXT_SLUG.match(item)]
     if bad:
-        raise ValidationError(f"Not context slugs: {bad!r}", code="invalid")
+        raise ValidationError(f"Not context slugs: {bad!r}", code="contexts")
 
 
 def validate_events(value: object) -> None:
     """A list of subscribable events; empty means every event."""
     allowed = {str(event) for event in SUBSCRIBABLE_EVENTS}
     if not isinstance(value, list):
-        raise ValidationError('Give a list of events, e.g. ["state_changed"], or [] for every event.', code="invalid")
+        raise ValidationError('Give a list of events, e.g. ["state_changed"], or [] for every event.', code="events")
     bad = [item for item in value if item not in allowed]
     if bad:
-        raise ValidationError(f"Not events: {bad!r} (choose from {', '.join(sorted(allowed))}).", code="invalid")
+        raise ValidationError(f"Not events: {bad!r} (choose from {', '.join(sorted(allowed))}).", code="events")
+
+
+def validate_not_blocked(value: str) -> None:
+    """A URL whose host is an IP literal in ``VERIFY_BLOCKED_NETWORKS`` (cloud metadata) is refused
+    when subscribing. Names are still resolved and checked at every attempt (DNS can change), so
+    this only says early what sending would refuse anyway."""
+    try:
+        host = urlsplit(value).hostname or ""
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    reason = blocking_network(host, blocked_networks())
+    if reason:
+        raise ValidationError(
+            f"{host} {reason} (VERIFY_BLOCKED_NETWORKS): deliveries there are refused.", code="blocked_address"
+        )
 
 
 class WebhookSubscription(models.Model):
@@ -82,7 +106,10 @@ class WebhookSubscription(models.Model):
     name = models.CharField(max_length=150, unique=True)
     url = models.URLField(
         max_length=2000,
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[
+            URLValidator(schemes=["http", "https"], message="Enter an http or https URL."),
+            validate_not_blocked,
+        ],
         help_text="Where deliveries are POSTed (http or https).",
     )
     secret = models.CharField(max_length=128, editable=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,12 +54,14 @@ def is_delivered(status_code: int | None, failure_class: str) -> bool:
 
 
 def excerpt(body: bytes, *, detail: str = "", limit: int = EXCERPT_CHARS) -> str:
-    """What the admin shows of an answer: why there was none, else the start of its body as text."""
-    if detail:
-        return detail[:limit]
-    text = body[: limit * 4].decode("utf-8", errors="replace")
-    text = " ".join(text.split())  # one line: newlines and runs of spaces collapsed
-    return text[:limit]
+    """What the admin shows of an answer: why there was none, else the start of its body as text.
+
+    One line of printable text: control characters (NUL among them, which PostgreSQL refuses in a
+    text column, so a receiver answering it would leave the attempt unrecordable) become spaces, and
+    newlines and runs of spaces are collapsed."""
+    text = detail or body[: limit * 4].decode("utf-8", errors="replace")
+    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    return " ".join(text.split())[:limit]
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,14 @@ class SlackLine:
 
     @property
     def text(self) -> str:
-        reason = self.reason.strip().rstrip(".")
-        return f"{self.word} {self.environment} — {reason} {self.url}".strip()
+        reason = slack_escape(self.reason.strip().rstrip("."))
+        return f"{slack_escape(self.word)} {slack_escape(self.environment)} — {reason} {self.url}".strip()
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads ``<…>`` as a link or a mention (``<!channel>``) and ``&`` as an entity: a reason
+    carries client-supplied text (an artifact id), so those three are escaped as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_body(event: str, payload: dict[str, Any], *, state_labels: dict[str, str]) -> dict[str, str]:

@@ -68,3 +68,38 @@ def test_a_taken_name_is_refused() -> None:
     create("pager", "--url", "https://hooks.example.com/lp")
     with pytest.raises(CommandError, match="already exists"):
         create("pager", "--url", "https://hooks.example.com/other")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--context", "Not A Slug"], "contexts: Not context slugs: ['Not A Slug']"),
+        (["--url", "ftp://hooks.example.com/"], "url: Enter an http or https URL."),
+    ],
+)
+def test_a_refusal_says_what_is_wrong(args, message) -> None:
+    with pytest.raises(CommandError) as refused:
+        create("bad", "--url", "https://hooks.example.com/", *args)
+    assert message in str(refused.value)
+    assert "valid JSON" not in str(refused.value)
+
+
+def test_a_refusal_names_each_problem_once() -> None:
+    with pytest.raises(CommandError) as refused:
+        create("bad", "--url", "javascript:alert(1)")
+    assert str(refused.value).count("Enter a valid URL.") == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data", "http://[::ffff:169.254.169.254]/", "http://0.0.0.0:8000/"]
+)
+def test_a_url_at_a_blocked_address_is_refused_when_subscribing(url) -> None:
+    with pytest.raises(CommandError, match="blocked network"):
+        create("metadata", "--url", url)
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_loopback_or_named_url_is_not_refused_when_subscribing() -> None:
+    create("local", "--url", "http://127.0.0.1:9000/hook")
+    create("named", "--url", "https://metadata.example.com/hook")  # names are checked when sending
+    assert WebhookSubscription.objects.count() == 2

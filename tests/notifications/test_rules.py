@@ -123,3 +123,27 @@ def test_a_slack_line_has_the_badge_word_environment_reason_and_link() -> None:
     )
     assert fresh["text"].startswith("Stale cm/prod — not verified within its TTL")
     assert fresh["text"].endswith("https://lp.example/environments/cm/prod/")
+
+
+def test_an_excerpt_drops_nul_and_control_characters() -> None:
+    assert rules.excerpt(b"a\x00b\x01c\x1b[0m\x7fd\te") == "a b c [0m d e"
+    assert rules.excerpt(b"", detail="not sent:\x00 why") == "not sent: why"
+
+
+def test_a_slack_line_escapes_what_slack_would_read_as_markup() -> None:
+    """A reason carries client-supplied text (an artifact id): it must not ping @channel or hide a link."""
+    payload = {
+        "environment": {
+            "context": "cm",
+            "instance": "prod",
+            "state": "unverified",
+            "state_reason": "Deployment of <!channel> <https://evil.example|log in> & more.",
+            "url": "https://lp.example/environments/cm/prod/",
+        }
+    }
+    text = rules.slack_body("state_changed", payload, state_labels={})["text"]
+
+    assert text == (
+        "Unverified cm/prod — Deployment of &lt;!channel&gt; &lt;https://evil.example|log in&gt; &amp; more "
+        "https://lp.example/environments/cm/prod/"
+    )

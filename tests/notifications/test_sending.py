@@ -297,3 +297,44 @@ def test_a_subscription_switched_off_after_the_change_gets_nothing() -> None:
 
     assert receiver.requests == []
     assert (given_up.status, given_up.last_response) == ("failed", "not sent: the subscription is switched off")
+
+
+def test_an_answer_with_nul_and_control_bytes_is_recorded_as_readable_text() -> None:
+    """PostgreSQL refuses NUL in text: a receiver answering ``\\x00`` must not wedge the delivery in
+    ``sending`` (the attempt could never be recorded, so it would neither retry nor fail)."""
+    delivery, _ = one_delivery()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, content=b"bad\x00nul\x01\x1b[31m red\x7f end")
+
+    sent = send_delivery(str(delivery.delivery_id), transport=httpx.MockTransport(answer))
+
+    assert (sent.status, sent.last_status_code) == ("retrying", 500)
+    assert "\x00" not in sent.last_response and "\x1b" not in sent.last_response
+    assert sent.last_response.startswith("bad") and sent.last_response.endswith("end")
+
+
+def test_a_url_httpx_cannot_parse_is_an_answer_not_a_traceback() -> None:
+    from notifications.delivery import post_webhook
+
+    receiver = Receiver(200)
+    answer = post_webhook("http://0251.0376.0251.0376/x", b"{}", {}, transport=receiver.transport)
+
+    assert (answer.status_code, answer.delivered, answer.failure_class) == (None, False, "invalid")
+    assert answer.excerpt.startswith("not sent:") and receiver.requests == []
+
+
+def test_the_worker_log_names_only_the_webhooks_origin(caplog) -> None:
+    """A Slack (or any) webhook URL is a credential, and httpx's INFO line names the request URL."""
+    import logging
+
+    delivery, _ = one_delivery(url="http://127.0.0.1:9/services/T000/B000/SeCrEtPaTh")
+    caplog.set_level(logging.INFO)
+
+    send_delivery(str(delivery.delivery_id), transport=Receiver(200).transport)
+
+    assert "HTTP Request: POST http://127.0.0.1:9/…" in caplog.text
+    assert "SeCrEtPaTh" not in caplog.text
+    other = logging.getLogger("httpx")
+    other.info("HTTP Request: %s %s", "GET", "http://probe.example/health")  # probes' lines are kept whole
+    assert "http://probe.example/health" in caplog.text

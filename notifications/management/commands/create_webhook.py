@@ -37,7 +37,9 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(
-                "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+                "; ".join(
+                    f"{field}: {' '.join(dict.fromkeys(messages))}" for field, messages in exc.message_dict.items()
+                )
             ) from exc
         scope = ", ".join(subscription.contexts) or "every context"
         wanted = ", ".join(subscription.events) or "every event"
