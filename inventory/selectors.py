@@ -54,12 +54,16 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
     return inventory
 
 
-def read_models(environment_ids: Iterable[int], now: datetime) -> dict[int, EnvironmentInventory]:
-    """Read models of several environments in one query, by environment id (a list page's)."""
+def read_models(
+    environment_ids: Iterable[int], now: datetime, *, expired: bool = False
+) -> dict[int, EnvironmentInventory]:
+    """Read models of several environments in one query, by environment id (a list page's).
+    ``expired=True`` when the caller has already expired their overdue operations."""
     ids = sorted(set(environment_ids))
     if not ids:
         return {}
-    expire_overdue(Environment.objects.filter(pk__in=ids), now)
+    if not expired:
+        expire_overdue(Environment.objects.filter(pk__in=ids), now)
     return {inventory.pk: inventory for inventory in EnvironmentInventory.objects.for_read_model().filter(pk__in=ids)}
 
 
@@ -83,10 +87,10 @@ def inventory_list(contexts: Iterable[str] | None, now: datetime) -> Environment
     return scoped.order_by("-environment__created_at", "-pk")
 
 
-def read_models_in_order(environment_ids: Iterable[int]) -> list[EnvironmentInventory]:
+def read_models_in_order(environment_ids: Iterable[int], now: datetime) -> list[EnvironmentInventory]:
     """The read models of these environments (their overdue work already expired), in the order given."""
     ids = list(environment_ids)
-    found = {inventory.pk: inventory for inventory in EnvironmentInventory.objects.for_read_model().filter(pk__in=ids)}
+    found = read_models(ids, now, expired=True)
     return [found[pk] for pk in ids if pk in found]
 
 

@@ -19,6 +19,7 @@ from inventory.models import (
     VerificationRun,
 )
 from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
+from inventory.models.inventory import DEPLOYMENT_SUMMARY, VERIFICATION_SUMMARY
 from inventory.rules import CHECKS, IdentityInput
 from launchplane.api.fields import (
     AwareDateTimeField,
@@ -64,19 +65,7 @@ def identity_input(serializer: serializers.Serializer) -> IdentityInput:
 class DeploymentSummarySerializer(ReadModelSerializer):
     class Meta:
         model = DeploymentRecord
-        fields = [
-            "record_id",
-            "artifact_id",
-            "source_git_ref",
-            "image_digest",
-            "deploy_status",
-            "post_deploy_status",
-            "health_status",
-            "runtime_identity_status",
-            "inventory_effect",
-            "started_at",
-            "finished_at",
-        ]
+        fields = list(DEPLOYMENT_SUMMARY)  # also the columns the read model's query selects
 
 
 class BootstrapSummarySerializer(serializers.Serializer):
@@ -100,18 +89,7 @@ class VerificationSummarySerializer(ReadModelSerializer):
 
     class Meta:
         model = VerificationRun
-        fields = [
-            "run_id",
-            "status",
-            "trigger",
-            "queued_at",
-            "finished_at",
-            "health_status",
-            "canonical_status",
-            "logo_status",
-            "runtime_identity_status",
-            "inventory_effect",
-        ]
+        fields = list(VERIFICATION_SUMMARY)  # also the columns the read model's query selects
 
 
 class LastKnownGoodSerializer(serializers.Serializer):

@@ -94,7 +94,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
         """Filter, count and slice by ids, then read the page's read models (``inventory_list``)."""
         listed = self.filter_queryset(self.get_queryset())
         page_ids = self.paginate_queryset(listed.values_list("pk", flat=True))
-        rows = selectors.read_models_in_order(page_ids or [])
+        rows = selectors.read_models_in_order(page_ids or [], self.now)
         data = EnvironmentSerializer(rows, many=True, context={"now": self.now}).data
         return self.get_paginated_response(data)
 

@@ -65,7 +65,6 @@ RELATED = (
 # count tests fail (a deferred field loads with one query per object) when one is missing.
 DEPLOYMENT_SUMMARY = (
     "record_id",
-    "environment_id",
     "artifact_id",
     "source_git_ref",
     "image_digest",
@@ -93,7 +92,6 @@ BOOTSTRAP_SUMMARY = (
 )
 VERIFICATION_SUMMARY = (
     "run_id",
-    "environment_id",
     "status",
     "trigger",
     "queued_at",
@@ -118,14 +116,16 @@ ROW_DEFERRED = (
     ),
     *(f"last_verification__{name}" for name in (*_IDENTITY_EVIDENCE, "probes")),
 )
+# The nested deployment and verification serializers show exactly these (their Meta.fields); each
+# record also brings its environment_id, which Django needs to tie it to its row.
 READ_MODEL_RELATED_FIELDS = (
     *(
         f"{pointer}__{name}"
         for pointer in ("current_deployment", "last_deployment_attempt")
-        for name in DEPLOYMENT_SUMMARY
+        for name in (*DEPLOYMENT_SUMMARY, "environment_id")
     ),
     *(f"last_bootstrap__{name}" for name in BOOTSTRAP_SUMMARY),
-    *(f"last_verification__{name}" for name in VERIFICATION_SUMMARY),
+    *(f"last_verification__{name}" for name in (*VERIFICATION_SUMMARY, "environment_id")),
     "lkg_deployment__record_id",
     "lkg_bootstrap__operation_id",
     "current_bootstrap__operation_id",
