@@ -241,6 +241,11 @@ class BootstrapOperation(StatusColors, models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    def is_overdue(self, now: datetime) -> bool:
+        """Active and past its deadline: what ``BootstrapOperationQuerySet.overdue`` selects, for one row
+        already loaded (a read model's latest bootstrap)."""
+        return self.status in self.ACTIVE and self.deadline <= now
+
     def check_statuses(self) -> dict[str, str]:
         return {
             "post_deploy": self.post_deploy_status,

@@ -47,11 +47,35 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
     """One environment's inventory as the API shows it (``for_read_model``: its freshness is computed
     from the row by ``rules.freshness``, the same function the SQL annotation mirrors). ``expired=True``
     when the caller has just expired this environment's overdue operations (a write does, under its lock)."""
-    if not expired:
-        expire_overdue(environment, now)
     inventory = EnvironmentInventory.objects.for_read_model().get(pk=environment.pk)
+    if not expired and points_at_overdue(inventory, now):
+        expire_overdue(environment, now)
+        inventory = EnvironmentInventory.objects.for_read_model().get(pk=environment.pk)
     inventory.environment = environment
     return inventory
+
+
+def named_read_model(context: str, instance: str, now: datetime) -> EnvironmentInventory | None:
+    """The read model of the environment named by its pair, or None when there is none: one query
+    (the environment's columns come with it) unless an operation of it is overdue."""
+    inventory = (
+        EnvironmentInventory.objects.for_read_model()
+        .filter(environment__context=context, environment__instance=instance)
+        .first()
+    )
+    if inventory is not None and points_at_overdue(inventory, now):
+        expire_overdue(inventory.environment, now)
+        inventory = EnvironmentInventory.objects.for_read_model().get(pk=inventory.pk)
+    return inventory
+
+
+def points_at_overdue(inventory: EnvironmentInventory, now: datetime) -> bool:
+    """Whether this environment has an overdue operation, read off its inventory row: at most one
+    operation is active per environment (rule 10) and a start moves ``last_bootstrap`` to it, so an
+    active operation is always the latest bootstrap. A read of one environment therefore needs no query
+    of its own to honour rule 9, only one to expire when this says so."""
+    operation = inventory.last_bootstrap
+    return operation is not None and operation.is_overdue(now)
 
 
 def read_models(

@@ -22,6 +22,7 @@ from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
 from inventory.models.inventory import DEPLOYMENT_SUMMARY, VERIFICATION_SUMMARY
 from inventory.rules import CHECKS, IdentityInput
 from launchplane.api.fields import (
+    AnswerSerializer,
     AwareDateTimeField,
     IdentifierField,
     NullableJSONField,
@@ -68,7 +69,7 @@ class DeploymentSummarySerializer(ReadModelSerializer):
         fields = list(DEPLOYMENT_SUMMARY)  # also the columns the read model's query selects
 
 
-class BootstrapSummarySerializer(serializers.Serializer):
+class BootstrapSummarySerializer(AnswerSerializer):
     """A bootstrap operation as the read model nests it (inventory does not import bootstraps)."""
 
     operation_id = serializers.CharField()
@@ -92,13 +93,13 @@ class VerificationSummarySerializer(ReadModelSerializer):
         fields = list(VERIFICATION_SUMMARY)  # also the columns the read model's query selects
 
 
-class LastKnownGoodSerializer(serializers.Serializer):
+class LastKnownGoodSerializer(AnswerSerializer):
     deployment_record_id = serializers.CharField(allow_null=True)
     bootstrap_operation_id = serializers.CharField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True)
 
 
-class AcknowledgementSerializer(serializers.Serializer):
+class AcknowledgementSerializer(AnswerSerializer):
     by = serializers.CharField(source="acknowledged_by.get_username", allow_null=True)
     at = serializers.DateTimeField(source="acknowledged_at")
     note = serializers.CharField(source="acknowledgement_note")

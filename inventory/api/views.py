@@ -115,8 +115,9 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
 
     @extend_schema(summary="Read one environment", responses={200: EnvironmentSerializer, **READ_ERRORS})
     def retrieve(self, request: Request, context: str, instance: str) -> Response:
-        environment = named_environment(context, instance)
-        inventory = selectors.read_model(environment, self.now)
+        inventory = selectors.named_read_model(context, instance, self.now)
+        if inventory is None:  # the 404 every environment URL answers
+            inventory = selectors.read_model(named_environment(context, instance), self.now)
         return Response(EnvironmentSerializer(inventory, context={"now": self.now}).data)
 
     @extend_schema(

@@ -6,10 +6,13 @@ import copy
 import re
 import unicodedata
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 # Timestamps outside this range are refused: they are never real evidence, and databases (or Python's
 # UTC conversion) cannot store the far ends.
@@ -197,7 +200,96 @@ def is_naive(value: object) -> bool:
     return parsed is not None and parsed.tzinfo is None
 
 
-class ReadModelSerializer(serializers.ModelSerializer):
+RepresentationPlan = list[tuple[str, serializers.Field, str]]
+
+
+def representation_plan(cls: type[serializers.Serializer]) -> RepresentationPlan:
+    """The readable fields of a serializer class, bound once to a prototype instance of it, each with
+    how it is represented: ``method`` (a ``SerializerMethodField``: called on the serializer at hand),
+    ``nested`` (a nested serializer), ``datetime`` (an ISO 8601 ``DateTimeField`` in a UTC project: the
+    value in UTC with ``Z``, as DRF writes it, without asking for the current timezone each time) or
+    ``field``."""
+    plan = cls.__dict__.get("_representation_plan")
+    if plan is None:
+        plan = []
+        for field in cls(context={})._readable_fields:
+            if isinstance(field, serializers.SerializerMethodField):
+                kind = "method"
+            elif isinstance(field, serializers.BaseSerializer) and not isinstance(field, serializers.ListSerializer):
+                kind = "nested"
+            elif type(field) is serializers.DateTimeField and iso_utc(field):
+                kind = "datetime"
+            else:
+                kind = "field"
+            plan.append((field.field_name, field, kind))
+        cls._representation_plan = plan  # type: ignore[attr-defined]  # a race builds the same list twice
+    return plan
+
+
+def iso_utc(field: serializers.DateTimeField) -> bool:
+    """Whether DRF would write this field's values as ISO 8601 in UTC (the project never activates
+    another timezone)."""
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return (
+        output_format == ISO_8601
+        and getattr(field, "timezone", None) is None
+        and settings.USE_TZ
+        and settings.TIME_ZONE == "UTC"
+    )
+
+
+def represent(cls: type, instance: Any, serializer: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """DRF's ``Serializer.to_representation`` over the class's prototype fields. ``serializer`` is the
+    instance whose methods answer ``SerializerMethodField``s; a nested serializer without any is
+    represented without being instantiated."""
+    output: dict[str, Any] = {}
+    for name, field, kind in representation_plan(cls):
+        if kind == "method":
+            if serializer is None:
+                serializer = cls(context=context)
+            output[name] = getattr(serializer, field.method_name)(instance)  # type: ignore[attr-defined]
+            continue
+        try:
+            attribute = field.get_attribute(instance)
+        except serializers.SkipField:
+            continue
+        if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:
+            output[name] = None
+        elif kind == "datetime" and isinstance(attribute, datetime):
+            text = (attribute.astimezone(UTC) if attribute.tzinfo else attribute).isoformat()
+            output[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+        elif kind == "nested":
+            nested = type(field)
+            if issubclass(nested, FastRepresentation):
+                output[name] = represent(nested, attribute, None, context)
+            else:
+                output[name] = cast(type[serializers.BaseSerializer], nested)(context=context).to_representation(
+                    attribute
+                )
+        else:
+            output[name] = field.to_representation(attribute)
+    return output
+
+
+class FastRepresentation:
+    """Answers represented from fields bound once per class. DRF builds and binds a serializer's fields
+    for every instance it serializes (a ``deepcopy`` of each declared field, a ``ModelSerializer``'s
+    model introspection), which was a fifth of a read model request; representing a value needs none of
+    that, only each field's ``get_attribute`` and ``to_representation``, which do not change the field
+    (``represent``). For serializers of answers only (never input): their fields must not depend on the
+    instance or the context."""
+
+    context: dict[str, Any]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return represent(type(self), instance, self, self.context)
+
+
+class AnswerSerializer(FastRepresentation, serializers.Serializer):
+    """A plain serializer of answers (nested summaries), represented the fast way."""
+
+
+class ReadModelSerializer(FastRepresentation, serializers.ModelSerializer):
     """A ``ModelSerializer`` for answers only, whose fields are worked out from the model once per class
     instead of once per instance. DRF rebuilds a ModelSerializer's fields (model introspection, one
     field at a time) every time one is instantiated, and a write's answer instantiates four; here each

@@ -1,12 +1,15 @@
 """Reads travel one road: each request expires overdue operations exactly once (rule 9), through
-``inventory.selectors.expire_overdue``, whatever it reads or writes."""
+``inventory.selectors.expire_overdue``, whatever it reads or writes; a read of one environment asks
+only when its row shows an overdue operation (``selectors.points_at_overdue``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from inventory.signals import inventory_read
 from tests.api.support import (
@@ -45,13 +48,12 @@ def expiries() -> Iterator[list[object]]:
     "request_",
     [
         ("get", ENVIRONMENTS),
-        ("get", environment_url()),
         ("get", f"{environment_url()}history/"),
         ("get", BOOTSTRAPS),
         ("post", DEPLOYMENTS),
         ("post", "observations"),
     ],
-    ids=["list", "read-model", "history", "bootstraps-list", "deployment", "observation"],
+    ids=["list", "history", "bootstraps-list", "deployment", "observation"],
 )
 def test_each_request_expires_overdue_operations_once(automation, request_) -> None:
     deployed_env()
@@ -66,6 +68,27 @@ def test_each_request_expires_overdue_operations_once(automation, request_) -> N
             response = post(automation.http, url, deployment_body(record_id="dep-2"))
     assert response.status_code in (200, 201), response.json()
     assert len(sent) == 1, sent
+
+
+def test_a_read_model_with_nothing_overdue_asks_for_no_expiry(automation) -> None:
+    start(deployed_env())  # active, well within its deadline
+    with expiries() as sent:
+        response = automation.http.get(environment_url())
+    assert response.status_code == 200, response.json()
+    assert response.json()["last_bootstrap"]["status"] == "running"
+    assert sent == []
+
+
+def test_a_read_model_whose_latest_bootstrap_is_overdue_expires_it_once_and_reads_it_timed_out(automation) -> None:
+    operation = start(deployed_env(), now=timezone.now() - timedelta(hours=2), timeout_seconds=60)
+    with expiries() as sent:
+        response = automation.http.get(environment_url())
+    assert response.status_code == 200, response.json()
+    assert len(sent) == 1, sent
+    body = response.json()
+    assert body["last_bootstrap"]["operation_id"] == operation.operation_id
+    assert body["last_bootstrap"]["status"] == "timed_out"
+    assert body["data_state"] == "unknown"
 
 
 def test_bootstrap_writes_expire_in_their_service_and_read_back_without_expiring_again(automation) -> None:

@@ -16,7 +16,16 @@ of ``make test``, and no test checks its figures (speed is never checked by time
    comes first, after a short warm-up that is not counted. Writes are spread over the environments (each
    thread has its own share of them, so no two requests wait on one row lock);
 5. prints a table per endpoint — requests, errors, req/s, p50, p99, req/s as a share of pgbench's tps,
-   the page's size — with the target, and exits non-zero when a target is missed or any answer was not 2xx.
+   the page's size — with the target, and exits non-zero when a target is missed or any answer was not 2xx;
+   then, per endpoint, the CPU time each request cost the app server (gunicorn's workers), the database
+   (the PostgreSQL backends serving this database) and the load client itself, read from ``/proc``: on a
+   machine whose cores all three share, that says where a request's time goes, and it holds up better
+   than wall-clock figures when something else runs on the machine.
+
+``BENCH_REUSE=1`` keeps the database of the previous run when it holds the environments asked for (no
+drop, no seeding; writes of earlier runs stay in it), and ``BENCH_ONLY`` (a comma-separated list of words
+such as ``board,read``) measures only the endpoints whose names contain one: both for working on one
+endpoint, never for figures that are reported.
 
 Latencies are wall-clock per request at the client, connection set-up included (gunicorn's sync workers
 close the connection after each answer, so a keep-alive client reconnects). With more clients than workers,
@@ -84,6 +93,8 @@ class Config:
     clients: int
     workers: int
     pgbench_seconds: int
+    reuse: bool = False
+    only: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Config:
@@ -106,7 +117,12 @@ class Config:
             clients=int(number("BENCH_CLIENTS", 4)),
             workers=int(number("BENCH_WORKERS", 2)),
             pgbench_seconds=max(1, int(number("BENCH_PGBENCH_SECONDS", 15))),
+            reuse=os.environ.get("BENCH_REUSE", "") not in ("", "0"),
+            only=tuple(word.strip() for word in os.environ.get("BENCH_ONLY", "").split(",") if word.strip()),
         )
+
+    def measures(self, endpoint: Endpoint) -> bool:
+        return not self.only or any(word in endpoint.name for word in self.only)
 
 
 def now_iso(offset_seconds: float = 0.0) -> str:
@@ -317,6 +333,11 @@ class Measured:
     sizes: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the measured requests, by part
+
+    def cpu_ms(self, part: str) -> float:
+        """CPU milliseconds one request cost ``part`` (server, database or client), on average."""
+        return self.cpu.get(part, 0.0) * 1000 / self.requests if self.requests else 0.0
 
     @property
     def requests(self) -> int:
@@ -351,10 +372,14 @@ class Measured:
 class Session:
     """Who the clients are: the API token, and the staff session cookies for the pages."""
 
-    def __init__(self, base_url: str, token: str, cookies: httpx.Cookies) -> None:
+    def __init__(
+        self, base_url: str, token: str, cookies: httpx.Cookies, server_pid: int = 0, database: str = ""
+    ) -> None:
         self.base_url = base_url
         self.token = token
         self.cookies = cookies
+        self.server_pid = server_pid  # gunicorn's master: its CPU and its workers' are the server's
+        self.database = database  # the backends whose command line names it are the database's
 
     def client(self, page: bool) -> httpx.Client:
         headers = {"Accept": "text/html"} if page else {"Authorization": f"Bearer {self.token}"}
@@ -380,6 +405,40 @@ def log_in(base_url: str, username: str, password: str) -> httpx.Cookies:
         if answer.status_code != 302 or "sessionid" not in client.cookies:
             raise SetupError(f"logging in as {username!r} answered {answer.status_code}, not a redirect")
         return client.cookies
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CPU_PARTS = ("server", "database", "client")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def cpu_now(server_pid: int, database: str) -> dict[str, float]:
+    """CPU seconds so far of gunicorn's master and workers, of the PostgreSQL backends connected to
+    ``database`` (their command line names it), and of this process (the client threads)."""
+    server = process_cpu(server_pid)
+    backends = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(status.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid:
+            server += process_cpu(int(entry.name))
+        elif cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
+            backends += process_cpu(int(entry.name))
+    return {"server": server, "database": backends, "client": time.process_time()}
 
 
 def drive(endpoint: Endpoint, session: Session, shares: list[Share], config: Config, run: str) -> Measured:
@@ -441,17 +500,30 @@ def drive(endpoint: Endpoint, session: Session, shares: list[Share], config: Con
     deadline[0] = time.perf_counter() + 3600  # set for real once every client has warmed up
     with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: recorded, the others stop
         start_line.wait()
+    before = cpu_now(session.server_pid, session.database) if session.server_pid else {}
     started = time.perf_counter()
     deadline[0] = started + config.seconds if not start_line.broken else started
     for thread in threads:
         thread.join()
     measured.elapsed = time.perf_counter() - started
+    if before:
+        after = cpu_now(session.server_pid, session.database)
+        measured.cpu = {part: after[part] - before[part] for part in CPU_PARTS}
     return measured
 
 
 # ---------------------------------------------------------------------------------------------------
 # Setup and report
 # ---------------------------------------------------------------------------------------------------
+
+
+def database_exists(env: dict[str, str]) -> bool:
+    """Whether the benchmark's database is there and migrated (for ``BENCH_REUSE``)."""
+    try:
+        manage(env, "migrate", "--check", "--noinput")
+    except SetupError:
+        return False
+    return True
 
 
 def seeded_environments(env: dict[str, str]) -> list[Environment]:
@@ -499,6 +571,11 @@ def report(results: list[Measured], tps: float, config: Config, seconds: dict[st
             f"{m.p(0.99):>7.1f} {m.share(tps):>7.1%} {size:>9}  {m.endpoint.target.describe():<22} "
             f"{'NO' if m.missed(tps) else 'yes'}"
         )
+    if any(m.cpu for m in results):
+        lines += ["", f"{'CPU ms per request':<46} {'server':>8} {'database':>8} {'client':>8} {'total':>8}"]
+        for m in results:
+            parts = [m.cpu_ms(part) for part in CPU_PARTS]
+            lines.append(f"{m.endpoint.name:<46} " + " ".join(f"{v:>8.2f}" for v in [*parts, sum(parts)]))
     missed = [(m.endpoint.name, why) for m in results for why in m.missed(tps)]
     lines.append("")
     lines += [f"missed: {name}: {why}" for name, why in missed] or ["every target met"]
@@ -518,23 +595,30 @@ def main() -> int:
     seconds: dict[str, float] = {}
     results: list[Measured] = []
     try:
-        print(f"bench http: recreating {database_name(config.database_url)}, migrating, seeding", flush=True)
-        recreate_database(config.database_url, marker="bench", setting="BENCH_DATABASE_URL")
-        manage(env, "migrate", "--noinput")
-        started = time.perf_counter()
-        seeded = manage(
-            env, "seed_scale", "--environments", str(config.environments), "--records", str(config.records),
-            "--context-count", str(CONTEXTS), "--prefix", PREFIX,
-        )  # fmt: skip
-        seconds["seed"] = time.perf_counter() - started
-        print(f"bench http: {seeded.strip().splitlines()[-1]}", flush=True)
+        environments = seeded_environments(env) if config.reuse and database_exists(env) else []
+        if len(environments) == config.environments:
+            print(f"bench http: reusing {database_name(config.database_url)} (BENCH_REUSE)", flush=True)
+            seconds["seed"] = 0.0
+        else:
+            print(f"bench http: recreating {database_name(config.database_url)}, migrating, seeding", flush=True)
+            recreate_database(config.database_url, marker="bench", setting="BENCH_DATABASE_URL")
+            manage(env, "migrate", "--noinput")
+            started = time.perf_counter()
+            seeded = manage(
+                env, "seed_scale", "--environments", str(config.environments), "--records", str(config.records),
+                "--context-count", str(CONTEXTS), "--prefix", PREFIX,
+            )  # fmt: skip
+            seconds["seed"] = time.perf_counter() - started
+            print(f"bench http: {seeded.strip().splitlines()[-1]}", flush=True)
+            environments = seeded_environments(env)
         contexts = [arg for n in range(1, CONTEXTS + 1) for arg in ("--context", f"{PREFIX}-{n:02d}")]
-        token = manage(env, "create_api_client", "bench-http", *contexts).strip().splitlines()[-1].strip()
+        token = manage(env, "create_api_client", f"bench-http-{run}", *contexts).strip().splitlines()[-1].strip()
+        staff = f"{STAFF_USERNAME}-{run}"
         manage(
             {**env, "DJANGO_SUPERUSER_PASSWORD": password},
-            "createsuperuser", "--noinput", "--username", STAFF_USERNAME, "--email", "bench@example.invalid",
+            "createsuperuser", "--noinput", "--username", staff, "--email", "bench@example.invalid",
         )  # fmt: skip
-        shares = deal(seeded_environments(env), config.clients)
+        shares = deal(environments, config.clients)
 
         print(f"bench http: pgbench TPC-B for {config.pgbench_seconds} s", flush=True)
         started = time.perf_counter()
@@ -545,10 +629,13 @@ def main() -> int:
         base_url = f"http://{LOOPBACK}:{port}"
         with gunicorn(env, port, config.workers, log_path) as process:
             wait_until_ready(base_url, process, log_path)
-            session = Session(base_url, token, log_in(base_url, STAFF_USERNAME, password))
+            session = Session(
+                base_url, token, log_in(base_url, staff, password), process.pid, database_name(config.database_url)
+            )
             print(f"bench http: gunicorn on {base_url} (log {log_path}); {tps:.0f} pgbench tps", flush=True)
             by_name = {}
-            for endpoint in sorted(ENDPOINTS, key=lambda e: RUN_ORDER.index(e.name)):
+            measured_endpoints = [endpoint for endpoint in ENDPOINTS if config.measures(endpoint)]
+            for endpoint in sorted(measured_endpoints, key=lambda e: RUN_ORDER.index(e.name)):
                 measured = drive(endpoint, session, shares, config, run)
                 by_name[endpoint.name] = measured
                 print(
@@ -557,7 +644,7 @@ def main() -> int:
                 )
                 if process.poll() is not None:
                     raise SetupError(f"gunicorn exited with {process.returncode}:\n{tail(log_path)}")
-            results = [by_name[endpoint.name] for endpoint in ENDPOINTS]
+            results = [by_name[endpoint.name] for endpoint in measured_endpoints]
     except SetupError as exc:
         print(f"bench http: setup failed: {exc}", file=sys.stderr)
         return 2
