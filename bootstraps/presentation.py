@@ -9,7 +9,7 @@ from typing import Any
 
 from bootstraps.choices import ProviderState
 from bootstraps.models import BootstrapOperation
-from bootstraps.rules import RECONCILABLE_DATA_STATES, ReconciliationFacts, decide_reconciliation
+from bootstraps.rules.reconciliation import RECONCILABLE_DATA_STATES, ReconciliationFacts, decide_reconciliation
 from inventory.choices import DataState, InventoryState
 
 # What each provider state means, in one sentence (PRODUCT.md rule 16's words).

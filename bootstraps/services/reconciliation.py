@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from bootstraps.choices import ProviderState
 from bootstraps.models import BootstrapOperation, Reconciliation, new_reconciliation_id, validate_evidence_reference
-from bootstraps.rules import ReconciliationFacts, decide_reconciliation
+from bootstraps.rules.reconciliation import ReconciliationFacts, decide_reconciliation
 from bootstraps.services.deadlines import expire_overdue
 from inventory.choices import VerificationTrigger
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition, VerificationRun

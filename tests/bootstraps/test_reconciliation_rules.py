@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from bootstraps.choices import ProviderState
-from bootstraps.rules import (
+from bootstraps.rules.reconciliation import (
     RECONCILABLE_DATA_STATES,
     RECONCILIATION_ROWS,
     ReconciliationFacts,
