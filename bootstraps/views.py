@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from bootstraps.forms import ReconcileForm
 from bootstraps.services import RECONCILE_PERMISSION, Reconciled, reconcile
 from inventory import selectors
+from inventory.choices import STATE_COLORS
 from inventory.models import Environment
 from inventory.presentation import banner_sentence
 from inventory.views import forbidden, safe_next, staff_page
@@ -58,6 +59,7 @@ def render_page(
             "environment": environment,
             "inventory": inventory,
             "banner": banner_sentence(inventory, now),
+            "banner_color": STATE_COLORS[inventory.state],
             "form": form,
             "next_url": next_url,
         },
