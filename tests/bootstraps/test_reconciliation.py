@@ -344,3 +344,12 @@ def test_a_reconciliation_is_evidence_that_cannot_be_changed_or_deleted(rita) ->
     with pytest.raises(ValidationError):
         stored.delete()
     assert Reconciliation.objects.get().note == "Looked at the provider's job log."
+
+
+def test_operators_and_reviewers_hold_the_reconcile_permission_and_automation_does_not() -> None:
+    held = {
+        group.name: group.permissions.filter(codename="reconcile_environmentinventory").exists()
+        for group in Group.objects.all()
+    }
+
+    assert held == {"operators": True, "reviewers": True, "automation": False}
