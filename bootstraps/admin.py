@@ -2,7 +2,8 @@
 
 Bootstrap operations are evidence: started and finished by services only, never added, changed or
 deleted here. The one thing an operator can do is cancel active operations, through
-``bootstraps.services.cancel_bootstrap``, from an action that asks for the reason.
+``bootstraps.services.cancel_bootstrap``, from an action that asks for the reason. Reconciliations
+(rule 16) are evidence too: recorded on the pages through ``bootstraps.services.reconcile``, read here.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 
-from bootstraps.models import BootstrapOperation
+from bootstraps.models import BootstrapOperation, Reconciliation
 from bootstraps.services import cancel_bootstrap
 from inventory.admin import (
     EMPTY,
     EvidenceAdmin,
     ExpireOverdueMixin,
+    admin_link,
     changelist_link,
     environment_column,
     identity_table,
@@ -260,3 +262,67 @@ def _probe_status(status: Any) -> SafeString | str:
     if isinstance(status, str) and status in CHECK_STATUS_COLORS:
         return render_badge(status, color=CHECK_STATUS_COLORS[status], field="probe status")
     return format_html("{}", status if status is not None else "")
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(EvidenceAdmin):
+    """What reviewers found by inspecting the provider (rule 16): read-only, like all evidence."""
+
+    list_display = (
+        "reconciliation_id",
+        "environment_link",
+        "bootstrap_link",
+        "provider_badge",
+        "from_data_badge",
+        "data_badge",
+        "effect_badge",
+        "reviewer",
+        "inspected_at",
+        "recorded_at",
+    )
+    list_select_related = ("environment", "bootstrap")
+    list_filter = ("provider_state", "inventory_effect", "data_state", "environment__context")
+    search_fields = (
+        "reconciliation_id",
+        "bootstrap__operation_id",
+        "evidence_reference",
+        "note",
+        "reviewer",
+        "environment__context",
+        "environment__instance",
+    )
+    date_hierarchy = "recorded_at"
+    fieldsets = [
+        (None, {"fields": ("reconciliation_id", "environment_link", "bootstrap_link", "reviewer", "recorded_at")}),
+        ("What the provider showed", {"fields": ("provider_badge", "inspected_at", "evidence_reference", "note")}),
+        (
+            "Effect",
+            {"fields": ("from_data_badge", "data_badge", "effect_badge", "verification_run_link", "transitions")},
+        ),
+    ]
+
+    @admin.display(description="environment", ordering="environment__context")
+    def environment_link(self, obj: Reconciliation) -> SafeString | str:
+        return environment_column(obj)
+
+    @admin.display(description="bootstrap", ordering="bootstrap__operation_id")
+    def bootstrap_link(self, obj: Reconciliation) -> SafeString | str:
+        return admin_link(obj.bootstrap, obj.bootstrap.operation_id)
+
+    @admin.display(description="verification run")
+    def verification_run_link(self, obj: Reconciliation) -> SafeString | str:
+        return admin_link(obj.verification_run)
+
+    provider_badge = badge_column("provider_state", "provider state")
+
+    from_data_badge = badge_column("from_data_state", "data state before", sortable=False)
+
+    data_badge = badge_column("data_state", "data state after")
+
+    effect_badge = badge_column("inventory_effect", "effect")
+
+    @admin.display(description="transition")
+    def transitions(self, obj: Reconciliation) -> SafeString:
+        return changelist_link(
+            "inventory_inventorytransition", "The transition it caused", cause_id=obj.reconciliation_id
+        )

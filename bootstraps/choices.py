@@ -50,6 +50,14 @@ class Readiness(models.TextChoices):
     UNKNOWN = "unknown", "unknown"
 
 
+class ProviderState(models.TextChoices):
+    """What a reviewer found by inspecting the provider, in a reconciliation (rule 16)."""
+
+    COMPLETED = "completed", "completed"
+    NOT_STARTED = "not_started", "not started"
+    PARTIAL = "partial", "partial"
+
+
 # Lifecycle groups: an active operation holds the environment (rule 10); a terminal one never changes.
 ACTIVE_STATUSES = frozenset({Status.PENDING, Status.RUNNING})
 TERMINAL_STATUSES = frozenset({Status.FINISHED, Status.TIMED_OUT, Status.CANCELLED})
@@ -83,4 +91,10 @@ READINESS_COLORS: dict[str, str] = {
     Readiness.FAILED_BEFORE_MUTATION: "red",
     Readiness.NOT_RUN: "amber",
     Readiness.UNKNOWN: "purple",
+}
+
+PROVIDER_STATE_COLORS: dict[str, str] = {
+    ProviderState.COMPLETED: "amber",  # finished, but not yet proven: the data side reads unverified
+    ProviderState.NOT_STARTED: "grey",
+    ProviderState.PARTIAL: "orange",
 }

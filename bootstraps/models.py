@@ -11,12 +11,14 @@ from django.db.models import Q
 from bootstraps.choices import (
     ACTIVE_RUN_STATUSES,
     ACTIVE_STATUSES,
+    PROVIDER_STATE_COLORS,
     READINESS_COLORS,
     RUN_STATUS_COLORS,
     STATUS_COLORS,
     TERMINAL_STATUSES,
     DataSource,
     Phase,
+    ProviderState,
     Readiness,
     RunStatus,
     Status,
@@ -32,7 +34,7 @@ from inventory.choices import (
     RuntimeIdentityStatus,
     choices_constraint_q,
 )
-from inventory.models.base import StatusColors
+from inventory.models.base import ImmutableEvidence, StatusColors
 
 
 def new_operation_id() -> str:
@@ -253,3 +255,104 @@ class BootstrapOperation(StatusColors, models.Model):
             "canonical": self.canonical_status,
             "logo": self.logo_status,
         }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reconciliation (rule 16)
+# ---------------------------------------------------------------------------------------------------
+
+
+def new_reconciliation_id() -> str:
+    return f"rec-{uuid.uuid4().hex[:20]}"
+
+
+def validate_evidence_reference(value: str) -> None:
+    """A link or a ticket id, taken exactly as typed or refused (rule 13): never a silent trim."""
+    if not value:
+        raise ValidationError("Give a link or a ticket id for what you inspected.", code="required")
+    if value != value.strip():
+        raise ValidationError(
+            "Remove the leading or trailing whitespace: the reference is kept exactly as given.", code="whitespace"
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError("The reference contains a control character.", code="control_character")
+
+
+class Reconciliation(StatusColors, ImmutableEvidence):
+    """What a reviewer found by inspecting the provider about a bootstrap automation never settled
+    (rule 16): the provider's state, when they looked, and where the evidence is.
+
+    It lives with the bootstraps because it settles one ``BootstrapOperation`` and changes the data
+    side, as a bootstrap result does (docs/architecture.md). Evidence: written once by
+    ``bootstraps.services.reconcile``, never changed or deleted; the operation itself is left as it was.
+    """
+
+    STATUS_COLORS_BY_FIELD = {
+        "provider_state": PROVIDER_STATE_COLORS,
+        "from_data_state": STATE_COLORS,
+        "data_state": STATE_COLORS,
+        "inventory_effect": INVENTORY_EFFECT_COLORS,
+    }
+
+    ProviderState = ProviderState
+
+    reconciliation_id = models.CharField(max_length=128, unique=True, default=new_reconciliation_id, editable=False)
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="reconciliations", editable=False
+    )
+    bootstrap = models.ForeignKey(
+        BootstrapOperation,
+        on_delete=models.PROTECT,
+        related_name="reconciliations",
+        editable=False,
+        help_text="The bootstrap this reconciliation settles: the environment's latest when it was recorded.",
+    )
+    provider_state = models.CharField(max_length=16, choices=ProviderState.choices, editable=False)
+    inspected_at = models.DateTimeField(
+        editable=False, help_text="When the reviewer inspected the provider (evidence, never order)."
+    )
+    evidence_reference = models.CharField(
+        max_length=500, validators=[validate_evidence_reference], editable=False, help_text="A link or a ticket id."
+    )
+    note = models.TextField(blank=True, default="", editable=False)
+    reviewer = models.CharField(max_length=150, editable=False)
+    recorded_at = models.DateTimeField(editable=False, help_text="Server time: when Launchplane recorded it.")
+    from_data_state = models.CharField(max_length=32, choices=DataState.choices, editable=False)
+    data_state = models.CharField(max_length=32, choices=DataState.choices, editable=False)
+    inventory_effect = models.CharField(max_length=16, choices=InventoryEffect.choices, editable=False)
+    verification_run = models.ForeignKey(
+        "inventory.VerificationRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reconciliations",
+        editable=False,
+        help_text="The run queued to prove a completed bootstrap's data; empty without a base URL.",
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=choices_constraint_q("provider_state", ProviderState),
+                name="reconciliation_provider_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("from_data_state", DataState),
+                name="reconciliation_from_data_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("data_state", DataState), name="reconciliation_data_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=choices_constraint_q("inventory_effect", InventoryEffect),
+                name="reconciliation_effect_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(evidence_reference=""), name="reconciliation_evidence_reference_required"
+            ),
+        ]
+        indexes = [models.Index(fields=["environment", "-recorded_at"], name="reconciliation_env_newest_idx")]
+
+    def __str__(self) -> str:
+        return self.reconciliation_id

@@ -1,4 +1,4 @@
-"""The decision tables as Markdown, rendered from the rule rows themselves (PRODUCT.md rules 6, 7, 8 and 15).
+"""The decision tables as Markdown, rendered from the rule rows themselves (PRODUCT.md rules 6, 7, 8, 15 and 16).
 
 ``docs/provenance.md`` carries this output between two HTML comment markers, and
 ``manage.py decision_tables --check`` fails when the doc and the rules disagree, so the doc cannot
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bootstraps.rules import RESULT_ROWS, contradictions, decide_without_result, unmutating_contradiction
+from bootstraps.rules.reconciliation import RECONCILIATION_ROWS
 from inventory.choices import DataState, DeploymentState, InventoryEffect
 from inventory.rules import (
     DEPLOYMENT_ROWS,
@@ -37,6 +38,7 @@ DEPLOYMENT_FIRST_COLUMN = "deployment"
 RESULT_FIRST_COLUMN = "result"
 OBSERVATION_FIRST_COLUMN = "observation"
 VERIFICATION_FIRST_COLUMN = "verification run"
+RECONCILIATION_FIRST_COLUMN = "reconciliation"
 
 
 class MarkersMissing(ValueError):
@@ -308,6 +310,17 @@ def render_tables() -> str:
             "`unknown` data, and a check that failed but is not required never blocks (`state_reason` names it):",
             "",
             rule_table(VERIFICATION_FIRST_COLUMN, VERIFICATION_ROWS),
+            "",
+            "### Reconciliation (rule 16)",
+            "",
+            "A reviewer with the reconcile permission records what they found by inspecting the provider about "
+            "the environment's latest bootstrap. It changes `data_state` only; the artifact side and last known "
+            "good never move, the transition's cause type is `reconciliation` with the reviewer as actor, and a "
+            "refused one records nothing. A newer bootstrap than the one it settles, an `inspected_at` in the "
+            "future or before that bootstrap started, or a missing `evidence_reference` is refused too. First "
+            "matching row wins:",
+            "",
+            rule_table(RECONCILIATION_FIRST_COLUMN, RECONCILIATION_ROWS),
         ]
     )
 

@@ -181,6 +181,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
     bootstraps = list(environment.bootstraps.order_by("-sequence")[:HISTORY_LIMIT])
     observations = list(environment.observations.order_by("-sequence")[:HISTORY_LIMIT])
     verifications = list(environment.verifications.order_by("-queued_at", "-id")[:HISTORY_LIMIT])
+    reconciliations = list(environment.reconciliations.select_related("bootstrap")[:HISTORY_LIMIT])
     card = verification_card(inventory, verifications, now)
 
     bootstrap = inventory.last_bootstrap
@@ -223,7 +224,7 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
             "reverify": reverify_action(inventory, next_url=request.get_full_path(), active=card.active)
             if can_verify(request.user)
             else None,
-            "timeline": timeline(transitions, deployments, bootstraps, observations, verifications),
+            "timeline": timeline(transitions, deployments, bootstraps, observations, verifications, reconciliations),
             "history": history_rows(transitions),
             "transition_count": transition_count,
             "history_limit": HISTORY_LIMIT,

@@ -52,3 +52,17 @@ class NotVerifiable(ServiceError):
 class OperationFinished(ServiceError):
     code = "operation_finished"
     http_status = 409
+
+
+class NotReconcilable(ServiceError):
+    """A reconciliation that has nothing to settle, or would settle a bootstrap that is no longer the latest."""
+
+    code = "not_reconcilable"
+    http_status = 409
+
+
+class PermissionRefused(ServiceError):
+    """The user may read but not make this change (a page answers 403 with the message)."""
+
+    code = "permission_denied"
+    http_status = 403

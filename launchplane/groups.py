@@ -2,10 +2,10 @@
 
 - operators act: acknowledge and re-verify environments, cancel bootstraps, create and configure environments,
   keep webhook subscriptions and redeliver webhook deliveries;
-- reviewers read everything, acknowledge and ask for a verification run (probing changes nothing
-  but what is proven);
+- reviewers read everything, acknowledge, ask for a verification run (probing changes nothing
+  but what is proven) and reconcile what automation never reported (rule 16: operators may too);
 - automation is for API clients' human owners: no admin rights (clients use tokens, not sessions).
-Evidence (deployments, operations, transitions, observations) is read-only for everyone.
+Evidence (deployments, operations, transitions, observations, reconciliations) is read-only for everyone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ VIEW_ALL = [
     "inventory.view_runtimeobservation",
     "bootstraps.view_bootstrapoperation",
     "inventory.view_verificationrun",
+    "bootstraps.view_reconciliation",
 ]
 
 GROUPS: dict[str, list[str]] = {
@@ -25,6 +26,7 @@ GROUPS: dict[str, list[str]] = {
         *VIEW_ALL,
         "inventory.acknowledge_environmentinventory",
         "inventory.verify_environmentinventory",
+        "inventory.reconcile_environmentinventory",
         "bootstraps.cancel_bootstrapoperation",
         "inventory.add_environment",
         "inventory.change_environment",
@@ -39,6 +41,7 @@ GROUPS: dict[str, list[str]] = {
         *VIEW_ALL,
         "inventory.acknowledge_environmentinventory",
         "inventory.verify_environmentinventory",
+        "inventory.reconcile_environmentinventory",
     ],
     "automation": [],
 }

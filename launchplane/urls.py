@@ -37,6 +37,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("notifications.urls")),
     *demo_runtime(),
+    path("", include("bootstraps.urls")),
     path("", include("inventory.urls")),
 ]
 

@@ -367,6 +367,44 @@ def verification_queued(response: Any, http: Any) -> None:
 
 
 VERIFY_QUEUED = Expect(302, to="/environments/cm/testing/", then=verification_queued)
+MAY_NOT_RECONCILE = Expect(403, says="not reconcile")
+
+
+def lost_connection_env() -> Any:
+    """cm/testing whose bootstrap lost its connection and timed out: the data side is unknown."""
+    from datetime import timedelta
+
+    from bootstraps.services import expire_overdue
+
+    environment = deployed_env()
+    operation = start(environment, now=timezone.now() - timedelta(hours=1), timeout_seconds=600)
+    expire_overdue(environment=environment)
+    return operation
+
+
+def reconcile_page() -> Call:
+    operation = lost_connection_env()
+    inspected = timezone.now()  # UTC: the settings time zone, as the form reads it
+    return Call(
+        "/environments/cm/testing/reconcile/",
+        {
+            "provider_state": "partial",
+            "inspected_at": inspected.strftime("%Y-%m-%dT%H:%M"),
+            "evidence_reference": "OPS-1",
+            "operation_id": operation.operation_id,
+        },
+    )
+
+
+def reconciled(response: Any, http: Any) -> None:
+    from bootstraps.models import Reconciliation
+
+    found = Reconciliation.objects.get()
+    assert found.reviewer == get_user_model().objects.get(pk=http.session["_auth_user_id"]).get_username()
+    assert found.data_state == "partially_bootstrapped"
+
+
+RECONCILED = Expect(302, to="/environments/cm/testing/", then=reconciled)
 
 
 def site_row(
@@ -417,6 +455,18 @@ PAGE_MATRIX: dict[tuple[str, str], Entry] = {
             read_only_staff=MAY_NOT_VERIFY,
             operator=VERIFY_QUEUED,
             reviewer=VERIFY_QUEUED,
+        ),
+    ),
+    ("bootstraps:reconcile", "GET"): Entry("site", page("/environments/cm/testing/reconcile/"), staff_read()),
+    ("bootstraps:reconcile", "POST"): Entry(
+        "site",
+        reconcile_page,
+        site_row(
+            anonymous=TO_LOGIN,
+            non_staff=STAFF_ONLY,
+            read_only_staff=MAY_NOT_RECONCILE,
+            operator=RECONCILED,
+            reviewer=RECONCILED,
         ),
     ),
     ("login", "GET"): Entry(
@@ -524,6 +574,22 @@ def idempotency_key() -> IdempotencyKey:
 def observation() -> Any:
     environment = deployed_env()
     return observe(environment, runtime_identity("dep-1")).record
+
+
+def reconciliation() -> Any:
+    from bootstraps.services import reconcile
+
+    operation = lost_connection_env()
+    reviewer = get_user_model().objects.create_user(username="rhea-matrix", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="reviewers"))
+    done = reconcile(
+        operation.environment,
+        user=reviewer,
+        provider_state="partial",
+        inspected_at=timezone.now(),
+        evidence_reference="OPS-1",
+    )
+    return done.reconciliation
 
 
 def transition() -> InventoryTransition:
@@ -635,6 +701,7 @@ ADMIN_RIGHTS: dict[str, Rights] = {
     "inventory.InventoryTransition": Rights(transition, view=STAFF),
     "bootstraps.BootstrapOperation": Rights(lambda: start(deployed_env()), view=STAFF),
     "inventory.VerificationRun": Rights(queued_run, view=STAFF),
+    "bootstraps.Reconciliation": Rights(reconciliation, view=STAFF),
     # Webhooks: subscriptions are created by create_webhook only (their secret is shown once) and kept
     # by operators; deliveries are the outbox's rows, read-only. Reviewers see neither.
     "notifications.WebhookSubscription": Rights(

@@ -10,10 +10,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from bootstraps.rules import RESULT_ROWS
+from bootstraps.rules.reconciliation import RECONCILIATION_ROWS
 from bootstraps.tables import (
     DEPLOYMENT_FIRST_COLUMN,
     END_MARKER,
     OBSERVATION_FIRST_COLUMN,
+    RECONCILIATION_FIRST_COLUMN,
     RESULT_FIRST_COLUMN,
     START_MARKER,
     cell,
@@ -26,6 +28,7 @@ RULE_TABLES = {
     DEPLOYMENT_FIRST_COLUMN: DEPLOYMENT_ROWS,
     RESULT_FIRST_COLUMN: RESULT_ROWS,
     OBSERVATION_FIRST_COLUMN: OBSERVATION_ROWS,
+    RECONCILIATION_FIRST_COLUMN: RECONCILIATION_ROWS,
 }
 
 
@@ -91,7 +94,7 @@ def test_columns_follow_the_order_of_the_rows_then_mapping(first_column: str) ->
 
 def test_every_when_text_appears_in_the_rendered_tables() -> None:
     rendered = render_tables()
-    for row in (*DEPLOYMENT_ROWS, *RESULT_ROWS, *OBSERVATION_ROWS):
+    for row in (*DEPLOYMENT_ROWS, *RESULT_ROWS, *OBSERVATION_ROWS, *RECONCILIATION_ROWS):
         assert cell(row.when) in rendered
 
 

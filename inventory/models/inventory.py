@@ -293,6 +293,7 @@ class EnvironmentInventory(StatusColors, models.Model):
         permissions = [
             ("acknowledge_environmentinventory", "Can acknowledge an environment's state"),
             ("verify_environmentinventory", "Can ask Launchplane to verify an environment"),
+            ("reconcile_environmentinventory", "Can reconcile a bootstrap automation never settled"),
         ]
         constraints = [
             models.CheckConstraint(

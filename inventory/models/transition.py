@@ -25,6 +25,7 @@ class CauseType(models.TextChoices):
     CANCEL = "cancel", "cancel"
     REVIEW = "review", "review"
     VERIFICATION = "verification", "verification"
+    RECONCILIATION = "reconciliation", "reconciliation"
 
 
 class InventoryTransition(StatusColors, ImmutableEvidence):

@@ -25,7 +25,7 @@ class TimelineEvent:
 
     at: datetime
     order: int
-    kind: str  # deployment, bootstrap, observation, deadline, cancel, review, verification
+    kind: str  # deployment, bootstrap, observation, deadline, cancel, review, verification, reconciliation
     title: str
     detail: str = ""
     badges: list[tuple[str, SafeString]] = field(default_factory=list)  # (what it is, badge)
@@ -41,6 +41,7 @@ KIND_LABELS = {
     "cancel": "Cancel",
     "review": "Review",
     "verification": "Verification",
+    "reconciliation": "Reconciliation",
 }
 
 # A run not yet applied (queued, running, abandoned) has no sequence: it sorts after anything applied
@@ -54,13 +55,16 @@ def timeline(
     bootstraps: Iterable[Any],
     observations: Iterable[Any],
     verifications: Iterable[VerificationRun] = (),
+    reconciliations: Iterable[Any] = (),
 ) -> list[TimelineEvent]:
     """Every applied record and verification run (through its transition), every superseded one, and
-    the runs that changed nothing (queued, running, abandoned), newest first, with the time that passed
-    between them."""
+        the runs that changed nothing (queued, running, abandoned), newest first, with the time that passed
+        between them. A reconciliation (``bootstraps.Reconciliation``: inventory never imports bootstraps, so
+    it is read by its fields) shows through its transition, with the provider state and the evidence."""
     by_record = {d.record_id: d for d in deployments}
     by_operation = {b.operation_id: b for b in bootstraps}
     by_run = {r.run_id: r for r in verifications}
+    by_reconciliation = {r.reconciliation_id: r for r in reconciliations}
     events: list[TimelineEvent] = []
     for t in transitions:
         badges = [
@@ -88,6 +92,15 @@ def timeline(
             run = by_run[t.cause_id]
             title = run_title(run)
             badges[0:0] = [(name, field_badge(run, f"{name}_status")) for name in ("health", "canonical", "logo")]
+        elif t.cause_type == "reconciliation" and t.cause_id in by_reconciliation:
+            found = by_reconciliation[t.cause_id]
+            title = f"Reconciled by {found.reviewer}: bootstrap {found.bootstrap.operation_id} {found.get_provider_state_display()}"
+            badges.insert(0, ("provider", field_badge(found, "provider_state")))
+            detail = f"{t.reason} Inspected {found.inspected_at:%Y-%m-%d %H:%M} UTC."
+            if found.note:
+                detail += f" Note: {found.note}"
+            events.append(TimelineEvent(t.occurred_at, t.sequence, t.cause_type, title, detail, badges))
+            continue
         events.append(TimelineEvent(t.occurred_at, t.sequence, t.cause_type, title, t.reason, badges))
     superseded = "Stored as superseded: something newer was already applied, so inventory did not change."
     superseded_badge = (

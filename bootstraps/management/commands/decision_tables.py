@@ -11,7 +11,7 @@ from bootstraps.tables import END_MARKER, START_MARKER, MarkersMissing, render_t
 
 class Command(BaseCommand):
     help = (
-        "Print the decision tables (PRODUCT.md rules 6-8 and 15) rendered from the rule rows. With --write PATH, "
+        "Print the decision tables (PRODUCT.md rules 6-8, 15 and 16) rendered from the rule rows. With --write PATH, "
         f"replace the block between {START_MARKER} and {END_MARKER} in PATH; with --check PATH, fail when "
         "that block is out of date."
     )

@@ -1,7 +1,9 @@
-"""Pure decision rules for data bootstraps (PRODUCT.md rule 7).
+"""Pure decision rules for data bootstraps (PRODUCT.md rule 7) and their reconciliation (rule 16).
 
 An outcome is found in three steps: superseded (rule 4), no result (a deadline or a cancel), or a
-result judged on its own fields by ``RESULT_ROWS`` — first matching row wins. No ORM, no clock.
+result judged on its own fields by ``RESULT_ROWS`` — first matching row wins. A reviewer's reconciliation
+is judged by ``RECONCILIATION_ROWS`` the same way, in ``bootstraps.rules.reconciliation``. No ORM, no
+clock.
 """
 
 from __future__ import annotations
