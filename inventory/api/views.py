@@ -52,12 +52,18 @@ from launchplane.errors import NotFound
 SLUG = re.compile(SLUG_PATTERN)
 
 
-def named_environment(context: str, instance: str) -> Environment:
-    """The environment a URL or body names (its scope was checked by the gate): 404 when unknown."""
+def check_pair(context: str, instance: str) -> None:
+    """404 before any query when a URL's pair cannot name an environment (a NUL byte, for one, would
+    otherwise reach PostgreSQL, which refuses it in a text parameter)."""
     if not all(SLUG.match(part) and len(part) <= 63 for part in (context, instance)):
         raise NotFound(
             f"No environment {context[:63]!r}/{instance[:63]!r}: contexts and instances are lowercase slugs."
         )
+
+
+def named_environment(context: str, instance: str) -> Environment:
+    """The environment a URL or body names (its scope was checked by the gate): 404 when unknown."""
+    check_pair(context, instance)
     return get_environment(context, instance)
 
 
@@ -115,6 +121,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
 
     @extend_schema(summary="Read one environment", responses={200: EnvironmentSerializer, **READ_ERRORS})
     def retrieve(self, request: Request, context: str, instance: str) -> Response:
+        check_pair(context, instance)
         inventory = selectors.named_read_model(context, instance, self.now)
         if inventory is None:  # the 404 every environment URL answers
             inventory = selectors.read_model(named_environment(context, instance), self.now)
