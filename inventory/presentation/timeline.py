@@ -10,12 +10,11 @@ from itertools import pairwise
 from typing import Any
 
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 
 from inventory.choices import INVENTORY_EFFECT_COLORS, VerificationStatus
 from inventory.models import InventoryTransition, VerificationRun
 from inventory.presentation.verification import run_title
-from inventory.presentation.words import seconds_words
+from inventory.presentation.words import seconds_words, timesince
 from inventory.templatetags.status_badges import field_badge, render_badge
 
 

@@ -5,10 +5,41 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.timesince import TIME_STRINGS
+from django.utils.timesince import timesince as django_timesince
 
 from inventory.choices import Freshness, InventoryState
 from inventory.models import Environment, EnvironmentInventory
+
+
+class _Units:
+    """``"%(num)d day(s)" % {"num": n}`` in English without the lazy-translation machinery: Django's
+    ``timesince`` formats every unit through ``ngettext_lazy``, which was a seventh of a board page's
+    time (250 times per page). The pages are English only; ``tests/inventory/test_words.py`` proves the
+    words are Django's own."""
+
+    __slots__ = ("plural", "singular")
+
+    def __init__(self, unit: str) -> None:
+        self.singular, self.plural = f"{unit}", f"{unit}s"
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        num = values["num"]
+        return f"{num} {self.singular if num == 1 else self.plural}"
+
+
+UNITS = {unit: _Units(unit) for unit in TIME_STRINGS}
+
+
+def timesince(d: datetime, now: datetime, depth: int = 2) -> str:
+    """Django's ``timesince`` (its calendar arithmetic, its words, non-breaking spaces included), with
+    the English unit words bound once."""
+    return django_timesince(d, now, time_strings=UNITS, depth=depth)
+
+
+def timeuntil(d: datetime, now: datetime, depth: int = 2) -> str:
+    """Django's ``timeuntil``, as ``timesince`` above."""
+    return django_timesince(d, now, reversed=True, time_strings=UNITS, depth=depth)
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince, timeuntil
+
+from inventory.presentation.words import timesince, timeuntil
 
 register = template.Library()
 
@@ -28,10 +28,9 @@ def when_html(at: datetime | None, now: datetime) -> SafeString:
     else:
         since = timesince(at, now)
         words = "just now" if since.startswith("0") else f"{since} ago"
-    # isoformat() and strftime() say what the date filter's "c" and "Y-m-d H:i" say, at a tenth of the cost.
-    return format_html(
-        '<time datetime="{}" title="{} UTC">{}</time>', local.isoformat(), local.strftime("%Y-%m-%d %H:%M"), words
-    )
+    # isoformat() and strftime() say what the date filter's "c" and "Y-m-d H:i" say, at a tenth of the cost;
+    # neither they nor the words (digits and unit names) hold a character HTML would need escaped.
+    return mark_safe(f'<time datetime="{local.isoformat()}" title="{local:%Y-%m-%d %H:%M} UTC">{words}</time>')
 
 
 @register.simple_tag(takes_context=True, name="when")
