@@ -58,12 +58,13 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
 def named_read_model(context: str, instance: str, now: datetime) -> EnvironmentInventory | None:
     """The read model of the environment named by its pair, or None when there is none: one query
     (the environment's columns come with it) unless an operation of it is overdue."""
-    inventory = (
-        EnvironmentInventory.objects.for_read_model()
-        .filter(environment__context=context, environment__instance=instance)
-        .first()
-    )
-    if inventory is not None and points_at_overdue(inventory, now):
+    try:  # get(), not first(): the pair is unique, and an ORDER BY costs compiling, not only running
+        inventory = EnvironmentInventory.objects.for_read_model().get(
+            environment__context=context, environment__instance=instance
+        )
+    except EnvironmentInventory.DoesNotExist:
+        return None
+    if points_at_overdue(inventory, now):
         expire_overdue(inventory.environment, now)
         inventory = EnvironmentInventory.objects.for_read_model().get(pk=inventory.pk)
     return inventory
