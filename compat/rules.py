@@ -17,13 +17,13 @@ from inventory.choices import CheckStatus
 from inventory.rules import NOT_SENT, IdentityInput
 from launchplane.errors import InvalidInput
 
-# The upstream vocabulary.
-DEPLOY_STATUSES = ("pending", "pass", "fail", "skipped")
-RECORDED_DEPLOY_STATUSES = frozenset({"pass", "fail"})  # the only ones that are an artifact deployment
-BOOTSTRAP_RUN_STATUSES = ("pending", "pass", "fail", "skipped")
+# The upstream vocabulary: one word set for every step (deploy, bootstrap run, post-deploy update,
+# destination health), and the bootstrap's readiness. As (value, label) pairs for the OpenAPI enums.
+STEP_STATUSES = ("pending", "pass", "fail", "skipped")
+STEP_CHOICES = [(status, status) for status in STEP_STATUSES]
 BOOTSTRAP_READINESS = ("pending", "pass", "fail", "verification_failed", "skipped")
-POST_DEPLOY_STATUSES = ("pending", "pass", "fail", "skipped")
-HEALTH_STATUSES = ("pending", "pass", "fail", "skipped")
+READINESS_CHOICES = [(status, status) for status in BOOTSTRAP_READINESS]
+RECORDED_DEPLOY_STATUSES = frozenset({"pass", "fail"})  # the only ones that are an artifact deployment
 UNVERIFIABLE = "unverifiable"
 
 # post_deploy_update (attempted, status) -> post_deploy_status. A pair that is not here is contradictory.

@@ -216,5 +216,7 @@ SPECTACULAR_SETTINGS = {
         "DeploymentStateEnum": "inventory.choices.DeploymentState",
         "DataStateEnum": "inventory.choices.DataState",
         "FreshnessEnum": "inventory.choices.Freshness",
+        "UpstreamStepStatusEnum": "compat.rules.STEP_CHOICES",
+        "UpstreamBootstrapReadinessEnum": "compat.rules.READINESS_CHOICES",
     },
 }

@@ -105,15 +105,15 @@ class UpstreamDeploySerializer(StrictSerializer):
     provider_target_type = text()
     provider_deploy_mode = text()
     deployment_id = text()
-    status = StrictChoiceField(choices=rules.DEPLOY_STATUSES)
+    status = StrictChoiceField(choices=rules.STEP_CHOICES)
     started_at = AwareDateTimeField(required=False, allow_null=True)
     finished_at = AwareDateTimeField(required=False, allow_null=True)
 
 
 class UpstreamBootstrapSerializer(StrictSerializer):
     attempted = StrictBooleanField()
-    run_status = StrictChoiceField(choices=rules.BOOTSTRAP_RUN_STATUSES)
-    readiness_status = StrictChoiceField(choices=rules.BOOTSTRAP_READINESS)
+    run_status = StrictChoiceField(choices=rules.STEP_CHOICES)
+    readiness_status = StrictChoiceField(choices=rules.READINESS_CHOICES)
     detail = text(10000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +133,7 @@ class UpstreamBootstrapSerializer(StrictSerializer):
 
 class UpstreamPostDeployUpdateSerializer(StrictSerializer):
     attempted = StrictBooleanField()
-    status = StrictChoiceField(choices=rules.POST_DEPLOY_STATUSES)
+    status = StrictChoiceField(choices=rules.STEP_CHOICES)
     detail = text(10000)
     evidence = NullableJSONField()
 
@@ -147,7 +147,7 @@ class UpstreamDestinationHealthSerializer(StrictSerializer):
     verified = StrictBooleanField()
     urls = serializers.ListField(child=StrictCharField(max_length=2048), required=False, max_length=50)
     timeout_seconds = SecondsField(required=False, allow_null=True)
-    status = StrictChoiceField(choices=rules.HEALTH_STATUSES, required=False)
+    status = StrictChoiceField(choices=rules.STEP_CHOICES, required=False)
     runtime_identity_status = text(64)
     runtime_identity_detail = text(10000)
     observed_runtime_identity = NullableJSONField()
@@ -215,7 +215,7 @@ class UpstreamRecordsSerializer(serializers.Serializer):
 
 
 class UpstreamAcceptedSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["accepted"])
+    status = serializers.CharField(help_text='"accepted".')
     trace_id = serializers.CharField()
     records = UpstreamRecordsSerializer()
     replayed = serializers.BooleanField(required=False, help_text="Present (true) on a replay.")
@@ -227,7 +227,7 @@ class UpstreamErrorDetailSerializer(serializers.Serializer):
 
 
 class UpstreamErrorSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["rejected"])
+    status = serializers.CharField(help_text='"rejected".')
     trace_id = serializers.CharField()
     error = UpstreamErrorDetailSerializer()
 
@@ -258,7 +258,7 @@ class UpstreamInventoryRecordSerializer(serializers.Serializer):
 
 
 class UpstreamInventorySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok"])
+    status = serializers.CharField(help_text='"ok".')
     trace_id = serializers.CharField()
     record = UpstreamInventoryRecordSerializer()
 
@@ -283,6 +283,6 @@ class UpstreamDeploymentReadRecordSerializer(serializers.Serializer):
 
 
 class UpstreamDeploymentSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok"])
+    status = serializers.CharField(help_text='"ok".')
     trace_id = serializers.CharField()
     record = UpstreamDeploymentReadRecordSerializer()

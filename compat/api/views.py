@@ -159,6 +159,10 @@ class CompatViewSet(ScopedViewSet):
         tags=[TAG],
         operation_id="compat_read_inventory",
         summary="Read an environment's inventory in the existing service's shape",
+        description=(
+            "The existing field names (of the current deployment and the latest bootstrap) plus ours: "
+            "`state`, `state_reason`, `deployment_state`, `data_state`, `freshness`, `last_known_good`."
+        ),
         parameters=[
             path_parameter("context", "A lowercase slug."),
             path_parameter("instance", "A lowercase slug."),
@@ -178,6 +182,10 @@ class CompatViewSet(ScopedViewSet):
         tags=[TAG],
         operation_id="compat_read_deployment",
         summary="Read one deployment record in the existing service's shape",
+        description=(
+            "The `DeploymentRecord` as an existing client submitted it (or ours under its names), plus "
+            "what we made of it. Outside the client's scope: 404, like an unknown record."
+        ),
         parameters=[path_parameter("record_id", "The record's id ([A-Za-z0-9._:-]{1,128}).")],
         responses={200: UpstreamDeploymentSerializer, **COMMON_ERRORS},
     )
