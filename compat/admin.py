@@ -43,7 +43,19 @@ class DeploymentEvidenceAdmin(EvidenceAdmin):
     list_filter = ("environment__context", "product")
     search_fields = ("upstream_record_id", "product", "trace_id", "environment__instance")
     fieldsets = (
-        (None, {"fields": ("upstream_record_id", "product", "environment_link", "submitted_by", "received_at", "trace_id")}),
+        (
+            None,
+            {
+                "fields": (
+                    "upstream_record_id",
+                    "product",
+                    "environment_link",
+                    "submitted_by",
+                    "received_at",
+                    "trace_id",
+                )
+            },
+        ),
         ("Recorded as", {"fields": ("deployment_link", "bootstrap_link")}),
         ("Not modelled here (kept as evidence)", {"fields": ("unmodelled",)}),
         ("The whole payload, as submitted", {"fields": ("payload_json",)}),

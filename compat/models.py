@@ -23,9 +23,7 @@ class DeploymentEvidence(ImmutableEvidence):
         max_length=128, unique=True, help_text="deployment.record_id as the client sent it (one payload per id)."
     )
     product = models.CharField(max_length=200)
-    environment = models.ForeignKey(
-        "inventory.Environment", on_delete=models.PROTECT, related_name="compat_evidence"
-    )
+    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="compat_evidence")
     deployment = models.OneToOneField(
         "inventory.DeploymentRecord",
         on_delete=models.PROTECT,

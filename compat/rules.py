@@ -87,9 +87,7 @@ def post_deploy_status(section: Mapping[str, Any] | None) -> str:
     status = POST_DEPLOY.get((section["attempted"], section["status"]))
     if status is None:
         why = "skipped when not attempted" if not section["attempted"] else "pending, pass or fail when attempted"
-        raise refuse(
-            f"post_deploy_update.status must be {why}.", **{"post_deploy_update.status": f"must be {why}"}
-        )
+        raise refuse(f"post_deploy_update.status must be {why}.", **{"post_deploy_update.status": f"must be {why}"})
     return status
 
 
@@ -172,7 +170,10 @@ def plan(payload: Mapping[str, Any]) -> Plan:
             raise refuse(
                 "bootstrap.run_status fail contradicts a post_deploy_update that passed or failed: a failed "
                 "bootstrap never reached its post-deploy update.",
-                **{"bootstrap.run_status": "fail", "post_deploy_update.status": "pass or fail after a failed bootstrap"},
+                **{
+                    "bootstrap.run_status": "fail",
+                    "post_deploy_update.status": "pass or fail after a failed bootstrap",
+                },
             )
         detail = bootstrap.get("detail") or ""
         bootstrap_plan = BootstrapPlan(

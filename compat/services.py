@@ -52,10 +52,10 @@ def record_evidence(
     # Rule 9 before the transaction, so the expiry stays committed even if this request is refused.
     expire_overdue(environment, now)
     with transaction.atomic():
-        deployment = None
+        deployment: DeploymentRecord | None = None
         if plan.deployment is not None:
             wanted = plan.deployment
-            deployment = record_deployment(
+            recorded = record_deployment(
                 environment,
                 record_id=wanted.record_id,
                 artifact_id=wanted.artifact_id,
@@ -68,7 +68,9 @@ def record_evidence(
                 identity=wanted.identity,
                 actor=actor,
                 now=now,
-            ).record  # type: ignore[assignment]
+            )
+            assert isinstance(recorded.record, DeploymentRecord)
+            deployment = recorded.record
         bootstrap = None
         if plan.bootstrap is not None:
             bootstrap = run_bootstrap_once(

@@ -369,7 +369,9 @@ COMPAT_MATRIX: dict[tuple[str, str], Entry] = {
         compat_row(read_only=COMPAT_READ_ONLY, other_context=COMPAT_OUTSIDE_THE_SCOPE, in_scope=ACCEPTED),
     ),
     ("compat:inventory", "GET"): Entry(
-        "compat", with_world("/v1/inventory/cm/testing"), compat_row(read_only=READ, other_context=COMPAT_OUTSIDE_THE_SCOPE, in_scope=READ)
+        "compat",
+        with_world("/v1/inventory/cm/testing"),
+        compat_row(read_only=READ, other_context=COMPAT_OUTSIDE_THE_SCOPE, in_scope=READ),
     ),
     ("compat:deployment", "GET"): Entry(
         "compat",
@@ -823,7 +825,13 @@ ADMIN_MODEL_MATRIX: dict[tuple[str, str], Entry] = {
     key: entry for label, rights in ADMIN_RIGHTS.items() for key, entry in model_pages(label, rights).items()
 }
 
-MATRIX: dict[tuple[str, str], Entry] = {**API_MATRIX, **COMPAT_MATRIX, **PAGE_MATRIX, **ADMIN_SITE_MATRIX, **ADMIN_MODEL_MATRIX}
+MATRIX: dict[tuple[str, str], Entry] = {
+    **API_MATRIX,
+    **COMPAT_MATRIX,
+    **PAGE_MATRIX,
+    **ADMIN_SITE_MATRIX,
+    **ADMIN_MODEL_MATRIX,
+}
 
 # Cells where the app answers otherwise than PRODUCT.md says: (route key, method, caller) -> the finding.
 # The expectation stays as the product says; the case is a strict xfail until the app is fixed.

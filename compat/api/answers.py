@@ -65,7 +65,7 @@ def inventory_record(inventory: EnvironmentInventory, evidence: DeploymentEviden
         "state_reason": inventory.state_reason,
         "deployment_state": inventory.deployment_state,
         "data_state": inventory.data_state,
-        "freshness": inventory.freshness_at(now).value,  # type: ignore[attr-defined]
+        "freshness": inventory.freshness_at(now).value,
         "last_known_good": inventory.last_known_good,
     }
 

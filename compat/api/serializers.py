@@ -239,7 +239,7 @@ class UpstreamLastKnownGoodSerializer(serializers.Serializer):
 
 
 class UpstreamInventoryRecordSerializer(serializers.Serializer):
-    context = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]
     instance = serializers.CharField()
     artifact_identity = serializers.JSONField(allow_null=True)
     source_git_ref = serializers.CharField(allow_null=True)
@@ -265,7 +265,7 @@ class UpstreamInventorySerializer(serializers.Serializer):
 
 class UpstreamDeploymentReadRecordSerializer(serializers.Serializer):
     record_id = serializers.CharField()
-    context = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]
     instance = serializers.CharField()
     artifact_identity = serializers.JSONField()
     source_git_ref = serializers.CharField()

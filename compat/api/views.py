@@ -29,11 +29,11 @@ from compat.services import record_evidence
 from inventory.api.views import check_pair, named_environment
 from inventory.models import DeploymentRecord
 from inventory.models.base import RECORD_ID_PATTERN
+from launchplane.api.auth import require_context
 from launchplane.api.fields import contains_unstorable
 from launchplane.api.idempotency import REPLAYED_HEADER, idempotent
 from launchplane.api.schema import IDEMPOTENCY_KEY
 from launchplane.api.viewsets import ScopedViewSet, is_context
-from launchplane.api.auth import require_context
 from launchplane.errors import InvalidInput, NotFound
 
 RECORD_ID = re.compile(RECORD_ID_PATTERN)
@@ -176,7 +176,9 @@ class CompatViewSet(ScopedViewSet):
             named_environment(context, instance)  # the 404 every environment URL answers
             raise NotFound(f"No environment {context}/{instance}.")
         evidence = selectors.evidence_for(inventory.current_deployment)
-        return Response({"status": "ok", "trace_id": self.trace_id, "record": inventory_record(inventory, evidence, self.now)})
+        return Response(
+            {"status": "ok", "trace_id": self.trace_id, "record": inventory_record(inventory, evidence, self.now)}
+        )
 
     @extend_schema(
         tags=[TAG],

@@ -111,7 +111,9 @@ class ApiBodyLimitMiddleware:
             if chunked and not request.META.get("CONTENT_LENGTH"):
                 # A WSGI server hands Django no body without a length: it would read as empty and
                 # answer a misleading "field required". Say what is wrong instead.
-                return self.respond(request, "length_required", "Send the body with a Content-Length (not chunked).", 411)
+                return self.respond(
+                    request, "length_required", "Send the body with a Content-Length (not chunked).", 411
+                )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

@@ -45,7 +45,10 @@ def test_a_failed_deployment_is_stored_and_leaves_the_current_one_in_place(autom
     current = deploy(environment, "dep-current").record
 
     records = accepted(
-        submit(automation.http, payload(deploy_status="fail", post_deploy=OMIT_POST, identity=runtime_identity("dep-current")))
+        submit(
+            automation.http,
+            payload(deploy_status="fail", post_deploy=OMIT_POST, identity=runtime_identity("dep-current")),
+        )
     )
 
     failed = DeploymentRecord.objects.get(record_id=records["deployment_record_id"])
@@ -83,7 +86,10 @@ def test_bootstrap_evidence_with_deploy_skipped_records_no_deployment_and_moves_
     before = inventory(environment)
 
     records = accepted(
-        submit(automation.http, payload(deploy_status="skipped", bootstrap="pass", identity=runtime_identity("dep-current")))
+        submit(
+            automation.http,
+            payload(deploy_status="skipped", bootstrap="pass", identity=runtime_identity("dep-current")),
+        )
     )
 
     assert records["deployment_record_id"] is None
@@ -189,11 +195,15 @@ def test_a_record_id_is_used_once_even_when_only_a_bootstrap_was_recorded(automa
     environment = make_environment()
     deploy(environment, "dep-current")
     identity = runtime_identity("dep-current")
-    accepted(submit(automation.http, payload(record_id="gh-9", deploy_status="skipped", bootstrap="pass", identity=identity)))
+    accepted(
+        submit(automation.http, payload(record_id="gh-9", deploy_status="skipped", bootstrap="pass", identity=identity))
+    )
     before = row_counts()
 
     error = rejected(
-        submit(automation.http, payload(record_id="gh-9", deploy_status="skipped", bootstrap="pass", identity=identity)),
+        submit(
+            automation.http, payload(record_id="gh-9", deploy_status="skipped", bootstrap="pass", identity=identity)
+        ),
         409,
         "conflict",
     )

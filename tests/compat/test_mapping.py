@@ -71,9 +71,7 @@ def m3(http: Any) -> None:
     make_environment()
     body = payload(source_git_ref="refs/tags/v2026.11.1")
     assert deployment_of(recorded(http, body)).source_git_ref == "refs/tags/v2026.11.1"
-    refused_and_nothing_stored(
-        http, payload(source_git_ref=OMIT), "invalid_request", 400, "deployment.source_git_ref"
-    )
+    refused_and_nothing_stored(http, payload(source_git_ref=OMIT), "invalid_request", 400, "deployment.source_git_ref")
 
 
 def m4(http: Any) -> None:
@@ -106,7 +104,9 @@ def m6(http: Any) -> None:
     current = deploy(environment, "dep-current").record
     for status in ("skipped", "pending"):
         deployments = DeploymentRecord.objects.count()
-        records = recorded(http, payload(deploy_status=status, bootstrap="pass", identity=runtime_identity("dep-current")))
+        records = recorded(
+            http, payload(deploy_status=status, bootstrap="pass", identity=runtime_identity("dep-current"))
+        )
         assert records["deployment_record_id"] is None
         assert DeploymentRecord.objects.count() == deployments
         assert bootstrap_of(records).environment == environment
@@ -208,7 +208,10 @@ def m17(http: Any) -> None:
 
 def m18(http: Any) -> None:
     make_environment()
-    body = payload(bootstrap={"attempted": True, "run_status": "fail", "readiness_status": "fail", "detail": "pg_restore died"}, post_deploy=OMIT)
+    body = payload(
+        bootstrap={"attempted": True, "run_status": "fail", "readiness_status": "fail", "detail": "pg_restore died"},
+        post_deploy=OMIT,
+    )
     operation = bootstrap_of(recorded(http, body))
     assert (operation.bootstrap_run_status, operation.data_mutated) == ("fail", None)
     assert operation.error_message == "pg_restore died"

@@ -49,7 +49,11 @@ def test_the_inventory_read_answers_the_existing_names_plus_ours(automation):
         assert record[section] == submitted[section], section
     assert record["deployment_record_id"] == "gh-1"
     assert record["bootstrap_record_id"] == records["bootstrap_operation_id"]
-    assert (record["deployment_state"], record["data_state"], record["state"]) == ("current", "unverified", "unverified")
+    assert (record["deployment_state"], record["data_state"], record["state"]) == (
+        "current",
+        "unverified",
+        "unverified",
+    )
     assert "unverified" in record["state_reason"]
     assert record["freshness"] == "verified"
     assert record["last_known_good"]["deployment_record_id"] == "gh-1"
@@ -61,11 +65,15 @@ def test_an_environment_with_nothing_recorded_reads_nulls_and_says_so(automation
 
     record = ok(automation.http.get(inventory_url()))
 
-    assert {name: record[name] for name in UPSTREAM_INVENTORY_FIELDS - {"context", "instance", "updated_at"}} == dict.fromkeys(
-        UPSTREAM_INVENTORY_FIELDS - {"context", "instance", "updated_at"}
-    )
+    assert {
+        name: record[name] for name in UPSTREAM_INVENTORY_FIELDS - {"context", "instance", "updated_at"}
+    } == dict.fromkeys(UPSTREAM_INVENTORY_FIELDS - {"context", "instance", "updated_at"})
     assert (record["state"], record["freshness"]) == ("unrecorded", "missing")
-    assert record["last_known_good"] == {"deployment_record_id": None, "bootstrap_operation_id": None, "verified_at": None}
+    assert record["last_known_good"] == {
+        "deployment_record_id": None,
+        "bootstrap_operation_id": None,
+        "verified_at": None,
+    }
 
 
 def test_a_deployment_recorded_through_our_api_reads_under_the_existing_names(automation):

@@ -27,7 +27,9 @@ def document(db) -> dict:
 
 
 def test_the_compat_routes_are_documented_under_their_own_tag(document):
-    compat = {path for path, ops in document["paths"].items() if any("compat" in op.get("tags", []) for op in ops.values())}
+    compat = {
+        path for path, ops in document["paths"].items() if any("compat" in op.get("tags", []) for op in ops.values())
+    }
     assert compat == set(ROUTES)
     for path, method in ROUTES.items():
         operation = document["paths"][path][method]

@@ -24,7 +24,12 @@ def set_(path: str, value: Any, **kwargs: Any) -> Body:
     return lambda: changed(payload(**kwargs), path, value)
 
 
-VERIFIED_HEALTH = {"verified": True, "urls": ["https://x.example.com/web/health"], "timeout_seconds": 30, "status": "pass"}
+VERIFIED_HEALTH = {
+    "verified": True,
+    "urls": ["https://x.example.com/web/health"],
+    "timeout_seconds": 30,
+    "status": "pass",
+}
 
 # (case, body, the field the message names)
 INVALID: list[tuple[str, Body, str]] = [
@@ -34,7 +39,11 @@ INVALID: list[tuple[str, Body, str]] = [
     ("unknown artifact field", set_(f"{D}.artifact_identity.digest", "x"), f"{D}.artifact_identity.digest"),
     ("unknown deploy field", set_(f"{D}.deploy.region", "eu"), f"{D}.deploy.region"),
     ("unknown target field", set_(f"{D}.resolved_target.zone", "a"), f"{D}.resolved_target.zone"),
-    ("unknown bootstrap field", set_(f"{D}.bootstrap.data_mutated", True, bootstrap="pass"), f"{D}.bootstrap.data_mutated"),
+    (
+        "unknown bootstrap field",
+        set_(f"{D}.bootstrap.data_mutated", True, bootstrap="pass"),
+        f"{D}.bootstrap.data_mutated",
+    ),
     ("unknown post-deploy field", set_(f"{D}.post_deploy_update.when", "now"), f"{D}.post_deploy_update.when"),
     ("unknown health field", set_(f"{D}.destination_health.code", 200), f"{D}.destination_health.code"),
     # Required fields and versions.
@@ -63,7 +72,11 @@ INVALID: list[tuple[str, Body, str]] = [
     ("deploy status unknown", set_(f"{D}.deploy.status", "done"), f"{D}.deploy.status"),
     ("deploy without status", set_(f"{D}.deploy.status", OMIT), f"{D}.deploy.status"),
     ("deploy pass without started_at", set_(f"{D}.deploy.started_at", OMIT), f"{D}.deploy.started_at"),
-    ("deploy fail without finished_at", set_(f"{D}.deploy.finished_at", None, deploy_status="fail"), f"{D}.deploy.finished_at"),
+    (
+        "deploy fail without finished_at",
+        set_(f"{D}.deploy.finished_at", None, deploy_status="fail"),
+        f"{D}.deploy.finished_at",
+    ),
     ("naive timestamp", set_(f"{D}.deploy.finished_at", "2026-11-27T12:00:00"), f"{D}.deploy.finished_at"),
     ("finished before started", set_(f"{D}.deploy.started_at", "2099-01-01T00:00:00Z"), f"{D}.deploy.finished_at"),
     ("finished in the future", set_(f"{D}.deploy.finished_at", "2099-01-01T00:00:00Z"), "finished_at"),
@@ -93,7 +106,11 @@ INVALID: list[tuple[str, Body, str]] = [
         set_(f"{D}.bootstrap", {"attempted": True, "run_status": "pass", "readiness_status": "ready"}),
         f"{D}.bootstrap.readiness_status",
     ),
-    ("bootstrap attempted a string", set_(f"{D}.bootstrap.attempted", "yes", bootstrap="pass"), f"{D}.bootstrap.attempted"),
+    (
+        "bootstrap attempted a string",
+        set_(f"{D}.bootstrap.attempted", "yes", bootstrap="pass"),
+        f"{D}.bootstrap.attempted",
+    ),
     (
         "bootstrap failed after a post-deploy update",
         lambda: payload(bootstrap="fail", post_deploy="pass"),
@@ -113,10 +130,22 @@ INVALID: list[tuple[str, Body, str]] = [
     ("post-deploy evidence with NUL", set_(f"{D}.post_deploy_update.evidence", {"log": "a\u0000b"}), "NUL"),
     # destination_health: verified means URLs, a timeout and pass or fail.
     ("verified health without URLs", set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "urls": []}), "urls"),
-    ("verified health without timeout", set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "timeout_seconds": None}), "timeout_seconds"),
+    (
+        "verified health without timeout",
+        set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "timeout_seconds": None}),
+        "timeout_seconds",
+    ),
     ("verified health pending", set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "status": "pending"}), "status"),
-    ("verified health without status", set_(f"{D}.destination_health", {"verified": True, "urls": ["u"], "timeout_seconds": 1}), "status"),
-    ("timeout a string", set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "timeout_seconds": "30"}), "timeout_seconds"),
+    (
+        "verified health without status",
+        set_(f"{D}.destination_health", {"verified": True, "urls": ["u"], "timeout_seconds": 1}),
+        "status",
+    ),
+    (
+        "timeout a string",
+        set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "timeout_seconds": "30"}),
+        "timeout_seconds",
+    ),
     ("timeout zero", set_(f"{D}.destination_health", {**VERIFIED_HEALTH, "timeout_seconds": 0}), "timeout_seconds"),
     ("health verified a string", set_(f"{D}.destination_health.verified", "true"), f"{D}.destination_health.verified"),
     (
@@ -210,7 +239,9 @@ def test_a_chunked_body_without_a_length_is_411_in_the_envelope(automation):
 
 
 def test_a_huge_body_is_refused_before_it_is_read(automation):
-    response = automation.http.generic("POST", EVIDENCE, b"{}", content_type="application/json", CONTENT_LENGTH="99999999")
+    response = automation.http.generic(
+        "POST", EVIDENCE, b"{}", content_type="application/json", CONTENT_LENGTH="99999999"
+    )
     rejected(response, 413, "request_entity_too_large")
 
 
@@ -227,7 +258,9 @@ def test_a_huge_body_is_refused_before_it_is_read(automation):
     ],
     ids=["NUL instance", "NUL context", "not a slug", "too long", "NUL record id", "space", "long record id"],
 )
-def test_path_segments_that_cannot_name_anything_are_404_before_any_query(url, automation, django_assert_max_num_queries):
+def test_path_segments_that_cannot_name_anything_are_404_before_any_query(
+    url, automation, django_assert_max_num_queries
+):
     make_environment()
     with django_assert_max_num_queries(2):  # the token's client, and nothing that reads the path
         rejected(automation.http.get(url), 404, "not_found")
