@@ -82,6 +82,8 @@ class CompatViewSet(ScopedViewSet):
     """Our scope gate (``ScopedViewSet``), and the existing service's envelope on every answer."""
 
     queryset = DeploymentRecord.objects.none()
+    # No OPTIONS metadata (there is no one serializer to describe): 405 in the envelope, not a 500.
+    metadata_class = None
     trace_id: str
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
