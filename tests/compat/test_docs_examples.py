@@ -44,7 +44,9 @@ def test_the_documented_examples_answer_as_shown(automation):
     found = examples()
     assert len(found) == 3, found
     for script, shown in found:
-        headers = {"HTTP_IDEMPOTENCY_KEY": key.group(1)} if (key := re.search(r"Idempotency-Key: (\S+)\"", script)) else {}
+        headers = (
+            {"HTTP_IDEMPOTENCY_KEY": key.group(1)} if (key := re.search(r"Idempotency-Key: (\S+)\"", script)) else {}
+        )
         if "-X POST" in script:
             body = json.loads(re.search(r"-d '(.*)'", script, flags=re.DOTALL).group(1))
             response = automation.http.post("/v1/evidence/deployments", body, format="json", **headers)
