@@ -3,6 +3,7 @@ client: the bodies, headers and answers as written), and the answers compared wi
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -21,7 +22,7 @@ def examples() -> list[tuple[str, dict[str, Any]]]:
     """Each ```sh block with the ```json block that follows it."""
     blocks = re.findall(r"```(sh|json)\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
     found = []
-    for (kind, script), (next_kind, answer) in zip(blocks, blocks[1:], strict=False):
+    for (kind, script), (next_kind, answer) in itertools.pairwise(blocks):
         if kind == "sh" and next_kind == "json":
             found.append((script, json.loads(answer)))
     return found
