@@ -24,15 +24,6 @@ def evidence_for(record: DeploymentRecord | None) -> DeploymentEvidence | None:
     return DeploymentEvidence.objects.filter(deployment_id=record.pk).first()
 
 
-def evidence_for_bootstrap_of(record: DeploymentRecord) -> str | None:
-    """The bootstrap recorded from the same payload as this deployment, if any."""
-    return (
-        DeploymentEvidence.objects.filter(deployment_id=record.pk, bootstrap__isnull=False)
-        .values_list("bootstrap__operation_id", flat=True)
-        .first()
-    )
-
-
 def deployments(queryset: QuerySet[DeploymentRecord]) -> QuerySet[DeploymentRecord]:
     """Deployment records with their environment and the evidence they came from, in one query."""
     return queryset.select_related("environment", "compat_evidence", "compat_evidence__bootstrap")
