@@ -185,3 +185,11 @@ def test_the_deployment_read_costs_a_fixed_number_of_queries(automation, django_
 
     with django_assert_max_num_queries(3):  # the token's client, then the record with its evidence
         ok(automation.http.get(deployment_url("gh-3")))
+
+
+def test_the_inventory_read_costs_a_fixed_number_of_queries(automation, django_assert_max_num_queries):
+    make_environment()
+    accepted(submit(automation.http, payload(bootstrap="pass")))
+
+    with django_assert_max_num_queries(3):  # the token's client, the read model, the payload behind it
+        ok(automation.http.get(inventory_url()))
