@@ -20,7 +20,10 @@ class DeploymentEvidence(ImmutableEvidence):
     """
 
     upstream_record_id = models.CharField(
-        max_length=128, unique=True, help_text="deployment.record_id as the client sent it (one payload per id)."
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="deployment.record_id as the client sent it (one payload per id); empty when it sent none.",
     )
     product = models.CharField(max_length=200)
     environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="compat_evidence")
@@ -50,9 +53,17 @@ class DeploymentEvidence(ImmutableEvidence):
         verbose_name = "deployment evidence (existing clients)"
         verbose_name_plural = "deployment evidence (existing clients)"
         indexes = [models.Index(fields=["environment", "-received_at"], name="compat_evidence_env_idx")]
+        constraints = [
+            # One payload per record_id the client chose (a reuse is 409 conflict); none chosen: no limit.
+            models.UniqueConstraint(
+                fields=["upstream_record_id"],
+                condition=~models.Q(upstream_record_id=""),
+                name="compat_evidence_unique_record_id",
+            )
+        ]
 
     def __str__(self) -> str:
-        return self.upstream_record_id
+        return self.upstream_record_id or f"evidence {self.pk}"
 
     @property
     def record(self) -> dict[str, Any]:

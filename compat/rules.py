@@ -48,7 +48,7 @@ DATA_SOURCE = "upstream_restore"  # the existing service's bootstrap restores fr
 class DeploymentPlan:
     """The artifact deployment to record through ``inventory.services.record_deployment``."""
 
-    record_id: str
+    record_id: str | None  # None: the server assigns one
     artifact_id: str
     source_git_ref: str
     deploy_status: str
@@ -150,7 +150,7 @@ def plan(payload: Mapping[str, Any]) -> Plan:
             raise refuse("A deployment that passed or failed needs deploy.started_at and finished_at.", **missing)
         assert started_at is not None and finished_at is not None
         deployment_plan = DeploymentPlan(
-            record_id=record["record_id"],
+            record_id=record.get("record_id"),
             artifact_id=record["artifact_identity"]["artifact_id"],
             source_git_ref=record["source_git_ref"],
             deploy_status=deploy["status"],
@@ -189,7 +189,8 @@ def plan(payload: Mapping[str, Any]) -> Plan:
                 finished_at=finished_at,
                 error_message=detail if run_status != "pass" else "",
             ),
-            reason=f"Reported by {payload['product']} in deployment evidence {record['record_id']}.",
+            reason=f"Reported by {payload['product']} in deployment evidence"
+            + (f" {record['record_id']}." if record.get("record_id") else "."),
         )
     return Plan(deployment_plan, bootstrap_plan)
 

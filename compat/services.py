@@ -47,7 +47,7 @@ def record_evidence(
     """Record the plan's deployment (``record_deployment``, rule 6) and then its bootstrap
     (``run_bootstrap_once``, rule 7: compared with the deployment just recorded), and store the payload.
     All or nothing: a bootstrap refused (409 ``bootstrap_active``, 400) leaves no deployment behind."""
-    if DeploymentEvidence.objects.filter(upstream_record_id=upstream_record_id).exists():
+    if upstream_record_id and DeploymentEvidence.objects.filter(upstream_record_id=upstream_record_id).exists():
         raise Conflict(RECORD_ID_USED.format(record_id=upstream_record_id), fields={"deployment.record_id": "used"})
     # Rule 9 before the transaction, so the expiry stays committed even if this request is refused.
     expire_overdue(environment, now)

@@ -173,6 +173,8 @@ class UpstreamDeploymentRecordSerializer(StrictSerializer):
     record_id = StrictRegexField(
         RECORD_ID_PATTERN,
         max_length=128,
+        required=False,
+        help_text="Chosen by the client (used once); left out, Launchplane assigns the deployment's.",
         error_messages={"invalid": "Use 1-128 characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'."},
     )
     artifact_identity = UpstreamArtifactIdentitySerializer()

@@ -140,7 +140,7 @@ class CompatViewSet(ScopedViewSet):
             plan,
             payload=request.data,
             product=data["product"],
-            upstream_record_id=record["record_id"],
+            upstream_record_id=record.get("record_id", ""),
             actor=self.scope.actor,
             trace_id=self.trace_id,
             idempotency_key=getattr(request, "idempotency_key", ""),

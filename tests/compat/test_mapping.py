@@ -80,6 +80,11 @@ def m4(http: Any) -> None:
     assert records["deployment_record_id"] == "gh-4711-1"
     assert deployment_of(records).record_id == "gh-4711-1"
     refused_and_nothing_stored(http, payload(record_id="gh-4711-1"), "conflict", 409, "gh-4711-1")
+    # Left out, Launchplane assigns the deployment's id (and any number of such payloads are accepted).
+    for _ in range(2):
+        assigned = recorded(http, changed(payload(identity=OMIT), "deployment.record_id", OMIT))["deployment_record_id"]
+        assert deployment_of({"deployment_record_id": assigned}).artifact_id.startswith("artifact-up-")
+    assert DeploymentEvidence.objects.filter(upstream_record_id="").count() == 2
 
 
 def m5(http: Any) -> None:

@@ -57,5 +57,6 @@ def test_the_evidence_post_documents_its_answers_and_takes_an_idempotency_key(do
     assert schemas[body]["additionalProperties"] is False
     assert set(schemas[body]["required"]) == {"schema_version", "product", "deployment"}
     record = schemas[schemas[body]["properties"]["deployment"]["$ref"].rpartition("/")[2]]
-    assert {"record_id", "artifact_identity", "context", "instance", "source_git_ref"} <= set(record["required"])
+    assert {"artifact_identity", "context", "instance", "source_git_ref"} <= set(record["required"])
+    assert "record_id" not in record["required"]  # left out, Launchplane assigns one
     assert record["additionalProperties"] is False

@@ -54,7 +54,6 @@ INVALID: list[tuple[str, Body, str]] = [
     ("no product", set_("product", OMIT), "product"),
     ("no deployment", set_(D, OMIT), D),
     ("deployment not an object", set_(D, [1]), D),
-    ("no record_id", set_(f"{D}.record_id", OMIT), f"{D}.record_id"),
     ("record_id with a space", set_(f"{D}.record_id", "gh 1"), f"{D}.record_id"),
     ("no artifact_identity", set_(f"{D}.artifact_identity", OMIT), f"{D}.artifact_identity"),
     ("no artifact_id", set_(f"{D}.artifact_identity.artifact_id", OMIT), f"{D}.artifact_identity.artifact_id"),
