@@ -53,3 +53,9 @@ def test_evidence_cannot_be_changed_or_deleted(evidence):
         evidence.save()
     with pytest.raises(ValidationError):
         evidence.delete()
+
+
+def test_the_deployment_record_links_to_the_payload_it_was_recorded_from(evidence, operator_session):
+    page = operator_session.get(f"/admin/inventory/deploymentrecord/{evidence.deployment.pk}/change/").content.decode()
+
+    assert f"/admin/compat/deploymentevidence/{evidence.pk}/change/" in page
