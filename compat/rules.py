@@ -144,11 +144,12 @@ def plan(payload: Mapping[str, Any]) -> Plan:
 
     deployment_plan = None
     if deploys:
-        missing = {f"deploy.{name}": "required for a pass or fail deployment" for name in ("started_at", "finished_at")}
-        missing = {name: why for name, why in missing.items() if deploy.get(name.split(".")[1]) is None}
-        if missing:
-            raise refuse("A deployment that passed or failed needs deploy.started_at and finished_at.", **missing)
-        assert started_at is not None and finished_at is not None
+        missing = [name for name in ("started_at", "finished_at") if deploy.get(name) is None]
+        if started_at is None or finished_at is None:
+            raise refuse(
+                "A deployment that passed or failed needs deploy.started_at and finished_at.",
+                **{f"deploy.{name}": "required for a pass or fail deployment" for name in missing},
+            )
         deployment_plan = DeploymentPlan(
             record_id=record.get("record_id"),
             artifact_id=record["artifact_identity"]["artifact_id"],
