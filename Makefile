@@ -56,7 +56,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py decision_tables --check docs/provenance.md
-	DEBUG=1 $(BIN)/mypy launchplane inventory bootstraps notifications
+	DEBUG=1 $(BIN)/mypy launchplane inventory bootstraps notifications compat
 
 fmt: venv
 	$(BIN)/ruff check --fix .

@@ -19,6 +19,7 @@ VIEW_ALL = [
     "bootstraps.view_bootstrapoperation",
     "inventory.view_verificationrun",
     "bootstraps.view_reconciliation",
+    "compat.view_deploymentevidence",
 ]
 
 GROUPS: dict[str, list[str]] = {

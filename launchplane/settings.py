@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "inventory",
     "bootstraps",
     "notifications",
+    "compat",
 ]
 
 MIDDLEWARE = [
@@ -43,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "launchplane.api.plumbing.ApiBodyLimitMiddleware",
+    "compat.api.plumbing.CompatBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -214,5 +216,7 @@ SPECTACULAR_SETTINGS = {
         "DeploymentStateEnum": "inventory.choices.DeploymentState",
         "DataStateEnum": "inventory.choices.DataState",
         "FreshnessEnum": "inventory.choices.Freshness",
+        "UpstreamStepStatusEnum": "compat.rules.STEP_CHOICES",
+        "UpstreamBootstrapReadinessEnum": "compat.rules.READINESS_CHOICES",
     },
 }

@@ -1,5 +1,5 @@
-"""URLs: the REST API under /api/v1/, its schema and docs, the admin, login, /healthz, /readyz and
-/metrics, and the operator pages (and, with ``DEMO_RUNTIME`` on, the demo runtime under /demo-runtime/)."""
+"""URLs: the REST API under /api/v1/, its schema and docs, the existing clients' routes under /v1/ (compat/),
+the admin, login, /healthz, /readyz and /metrics, and the operator pages (and, with ``DEMO_RUNTIME`` on, the demo runtime under /demo-runtime/)."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -29,6 +29,8 @@ def demo_runtime() -> list[URLPattern | URLResolver]:
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # Existing Launchplane clients' routes (compat/, docs/compat.md), answered in their envelope.
+    path("v1/", include("compat.api.urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -130,7 +130,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Entry:
-    audience: str  # "api" (bearer tokens) or "site" (sessions: the pages and the admin)
+    # "api" (bearer tokens), "compat" (bearer tokens, the existing clients' /v1/ envelope: docs/compat.md)
+    # or "site" (sessions: the pages and the admin)
+    audience: str
     build: Callable[[], Call]
     expect: Mapping[str, Expect]
 
@@ -138,7 +140,7 @@ class Entry:
 API_CALLERS = ("no-token", "bad-token", "read-only-cm", "client-acme", "client-cm")
 SITE_USERS = ("anonymous", "non-staff", "read-only-staff", "operator", "reviewer")
 STAFF = frozenset({"read-only-staff", "operator", "reviewer"})
-CALLERS = {"api": API_CALLERS, "site": SITE_USERS}
+CALLERS = {"api": API_CALLERS, "compat": API_CALLERS, "site": SITE_USERS}
 
 # --- The REST API (PRODUCT.md, "REST contract") ----------------------------------------------------
 
@@ -331,6 +333,55 @@ API_MATRIX: dict[tuple[str, str], Entry] = {
     ("api/v1/.*$", "GET"): Entry("api", with_world(f"{API}/no-such-route/"), dict.fromkeys(API_CALLERS, NOT_FOUND)),
     ("api/v1/.*$", "POST"): Entry(
         "api", with_world(f"{BOOTSTRAPS}no-such-operation/retry/", {}), dict.fromkeys(API_CALLERS, NOT_FOUND)
+    ),
+}
+
+# --- The existing clients' routes (docs/compat.md): our scopes, their envelope and codes --------------
+
+COMPAT_UNAUTHENTICATED = Expect(401, code="authentication_required")  # and WWW-Authenticate: Bearer
+COMPAT_READ_ONLY = Expect(403, code="authorization_denied")
+COMPAT_OUTSIDE_THE_SCOPE = Expect(403, code="authorization_denied", mentions="cm")
+COMPAT_UNKNOWN_TO_THE_CALLER = Expect(404, code="not_found")
+COMPAT_NOT_FOUND = Expect(404, code="not_found")
+
+
+def compat_row(*, read_only: Expect, other_context: Expect, in_scope: Expect) -> dict[str, Expect]:
+    return {
+        "no-token": COMPAT_UNAUTHENTICATED,
+        "bad-token": COMPAT_UNAUTHENTICATED,
+        "read-only-cm": read_only,
+        "client-acme": other_context,
+        "client-cm": in_scope,
+    }
+
+
+def prepare_compat_evidence() -> tuple[str, dict[str, Any]]:
+    from tests.compat.support import EVIDENCE, payload
+
+    deployed_env()
+    return EVIDENCE, payload(bootstrap="pass", identity=runtime_identity("dep-1"), deploy_status="skipped")
+
+
+COMPAT_MATRIX: dict[tuple[str, str], Entry] = {
+    ("compat:evidence-deployments", "POST"): Entry(
+        "compat",
+        posting(prepare_compat_evidence),
+        compat_row(read_only=COMPAT_READ_ONLY, other_context=COMPAT_OUTSIDE_THE_SCOPE, in_scope=ACCEPTED),
+    ),
+    ("compat:inventory", "GET"): Entry(
+        "compat",
+        with_world("/v1/inventory/cm/testing"),
+        compat_row(read_only=READ, other_context=COMPAT_OUTSIDE_THE_SCOPE, in_scope=READ),
+    ),
+    ("compat:deployment", "GET"): Entry(
+        "compat",
+        with_world("/v1/deployments/dep-1"),
+        compat_row(read_only=READ, other_context=COMPAT_UNKNOWN_TO_THE_CALLER, in_scope=READ),
+    ),
+    # Anything else under /v1/ is not found, for everyone, token or not.
+    ("v1/.*$", "GET"): Entry("compat", with_world("/v1/no-such-route"), dict.fromkeys(API_CALLERS, COMPAT_NOT_FOUND)),
+    ("v1/.*$", "POST"): Entry(
+        "compat", with_world("/v1/evidence/deployments/", {}), dict.fromkeys(API_CALLERS, COMPAT_NOT_FOUND)
     ),
 }
 
@@ -592,6 +643,15 @@ def reconciliation() -> Any:
     return done.reconciliation
 
 
+def compat_evidence() -> Any:
+    from compat.models import DeploymentEvidence
+    from tests.compat.support import payload, submit
+
+    deployed_env()
+    submit(make_caller("ci-evidence", ["cm"]).http, payload(identity=runtime_identity("dep-1"), deploy_status="fail"))
+    return DeploymentEvidence.objects.get()
+
+
 def transition() -> InventoryTransition:
     return InventoryTransition.objects.filter(environment=deployed_env()).latest("sequence")
 
@@ -702,6 +762,8 @@ ADMIN_RIGHTS: dict[str, Rights] = {
     "bootstraps.BootstrapOperation": Rights(lambda: start(deployed_env()), view=STAFF),
     "inventory.VerificationRun": Rights(queued_run, view=STAFF),
     "bootstraps.Reconciliation": Rights(reconciliation, view=STAFF),
+    # What existing clients submitted (compat/): evidence like the records it became, read-only.
+    "compat.DeploymentEvidence": Rights(compat_evidence, view=STAFF),
     # Webhooks: subscriptions are created by create_webhook only (their secret is shown once) and kept
     # by operators; deliveries are the outbox's rows, read-only. Reviewers see neither.
     "notifications.WebhookSubscription": Rights(
@@ -763,7 +825,13 @@ ADMIN_MODEL_MATRIX: dict[tuple[str, str], Entry] = {
     key: entry for label, rights in ADMIN_RIGHTS.items() for key, entry in model_pages(label, rights).items()
 }
 
-MATRIX: dict[tuple[str, str], Entry] = {**API_MATRIX, **PAGE_MATRIX, **ADMIN_SITE_MATRIX, **ADMIN_MODEL_MATRIX}
+MATRIX: dict[tuple[str, str], Entry] = {
+    **API_MATRIX,
+    **COMPAT_MATRIX,
+    **PAGE_MATRIX,
+    **ADMIN_SITE_MATRIX,
+    **ADMIN_MODEL_MATRIX,
+}
 
 # Cells where the app answers otherwise than PRODUCT.md says: (route key, method, caller) -> the finding.
 # The expectation stays as the product says; the case is a strict xfail until the app is fixed.
@@ -834,6 +902,20 @@ def check_api_answer(response: Any, expect: Expect) -> None:
         assert any(item["context"] == "cm" for item in results) is expect.listed, results
 
 
+def check_compat_answer(response: Any, expect: Expect) -> None:
+    from tests.compat.support import rejected
+
+    if expect.code is not None:
+        error = rejected(response, expect.status, expect.code)
+        if expect.status == 401:
+            assert response.headers.get("WWW-Authenticate") == "Bearer", dict(response.headers)
+        if expect.mentions is not None:
+            assert expect.mentions in error["message"], error
+        return
+    assert response.status_code == expect.status, (response.status_code, response.content[:2000])
+    assert response.json()["status"] in ("ok", "accepted"), response.json()
+
+
 def check_site_answer(response: Any, expect: Expect, targets: Mapping[str, str]) -> None:
     location = response.headers.get("Location")
     assert response.status_code == expect.status, (response.status_code, location, response.content[:2000])
@@ -853,17 +935,17 @@ def test_every_route_answers_each_caller_as_the_matrix_says(
     expect = entry.expect[caller]
     call = entry.build()
     assert route_key_of(call.path) == key, f"{call.path} does not address {key}"
-    http = api_caller(caller) if entry.audience == "api" else site_user(caller, request)
+    http = api_caller(caller) if entry.audience in ("api", "compat") else site_user(caller, request)
     before = row_counts()
 
-    if entry.audience == "api":
+    if entry.audience in ("api", "compat"):
         if method == "POST":
             response = http.post(call.path, call.body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
         elif method == "PATCH":
             response = http.patch(call.path, call.body, format="json")
         else:
             response = http.get(call.path)
-        check_api_answer(response, expect)
+        (check_compat_answer if entry.audience == "compat" else check_api_answer)(response, expect)
     else:
         response = http.post(call.path, call.body) if method == "POST" else http.get(call.path)
         check_site_answer(response, expect, call.targets)
@@ -899,7 +981,7 @@ def test_every_method_an_api_route_answers_has_an_entry() -> None:
     """DRF views say which methods they answer; each one needs its own row."""
     missing = []
     for route in urlconf_routes().values():
-        if not route.pattern.startswith("api/"):
+        if not route.pattern.startswith(("api/", "v1/")):
             continue
         if hasattr(route.callback, "actions"):  # a ViewSet: {"get": "list", "post": "create"}
             methods = {name.upper() for name in route.callback.actions} - {"OPTIONS", "HEAD"}

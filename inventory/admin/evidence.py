@@ -10,10 +10,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from inventory.admin.base import (
+    EMPTY,
     CurrentDeploymentFilter,
     EvidenceAdmin,
     ExpireOverdueMixin,
     TransitionNotCurrentFilter,
+    admin_link,
     changelist_link,
     environment_column,
     identity_table,
@@ -70,6 +72,7 @@ class DeploymentRecordAdmin(EvidenceAdmin):
         ("Checks", {"fields": ("deploy_status_badge", "post_deploy_badge", "health_badge")}),
         ("Runtime identity", {"fields": ("identity_badge", "identity")}),
         ("Inventory", {"fields": ("effect_badge", "transition", "created_at")}),
+        ("Submitted as", {"fields": ("submitted_payload",)}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -106,6 +109,13 @@ class DeploymentRecordAdmin(EvidenceAdmin):
             cause_type__exact="deployment",
             cause_id=obj.record_id,
         )
+
+    @admin.display(description="existing client's payload")
+    def submitted_payload(self, obj: DeploymentRecord) -> SafeString | str:
+        # The compat app's evidence (docs/compat.md), by its reverse accessor's name: inventory never
+        # imports compat, and without compat (or for a record posted to /api/v1/) there is none.
+        evidence = getattr(obj, "compat_evidence", None)
+        return admin_link(evidence, "The whole payload, and the fields we do not model") if evidence else EMPTY
 
 
 @admin.register(RuntimeObservation)

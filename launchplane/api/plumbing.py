@@ -92,24 +92,34 @@ class ClientRateThrottle(SimpleRateThrottle):
 
 
 class ApiBodyLimitMiddleware:
-    """Refuse API bodies over ``API_MAX_BODY_BYTES`` with 413 before anything reads them."""
+    """Refuse API bodies over ``API_MAX_BODY_BYTES`` with 413 before anything reads them.
+
+    ``prefix`` is the part of the site it guards and ``respond`` how it answers there: the compat app
+    guards /v1/ with the same checks, answering in the existing service's envelope."""
+
+    prefix = "/api/"
 
     def __init__(self, get_response):
         self.get_response = get_response
 
+    def respond(self, request, code: str, message: str, status: int):
+        return json_error(request, code, message, status)
+
     def __call__(self, request):
-        if request.path.startswith("/api/"):
+        if request.path.startswith(self.prefix):
             chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
             if chunked and not request.META.get("CONTENT_LENGTH"):
                 # A WSGI server hands Django no body without a length: it would read as empty and
                 # answer a misleading "field required". Say what is wrong instead.
-                return json_error(request, "length_required", "Send the body with a Content-Length (not chunked).", 411)
+                return self.respond(
+                    request, "length_required", "Send the body with a Content-Length (not chunked).", 411
+                )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
             if length > settings.API_MAX_BODY_BYTES:
-                return json_error(
+                return self.respond(
                     request,
                     "payload_too_large",
                     f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
