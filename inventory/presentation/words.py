@@ -34,12 +34,12 @@ UNITS = {unit: _Units(unit) for unit in TIME_STRINGS}
 def timesince(d: datetime, now: datetime, depth: int = 2) -> str:
     """Django's ``timesince`` (its calendar arithmetic, its words, non-breaking spaces included), with
     the English unit words bound once."""
-    return django_timesince(d, now, time_strings=UNITS, depth=depth)
+    return django_timesince(d, now, time_strings=UNITS, depth=depth)  # type: ignore[arg-type]  # duck-typed: only % is used
 
 
 def timeuntil(d: datetime, now: datetime, depth: int = 2) -> str:
     """Django's ``timeuntil``, as ``timesince`` above."""
-    return django_timesince(d, now, reversed=True, time_strings=UNITS, depth=depth)
+    return django_timesince(d, now, reversed=True, time_strings=UNITS, depth=depth)  # type: ignore[arg-type]
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
