@@ -56,6 +56,7 @@ RELATED = (
     "current_bootstrap",
     "last_verification",
     "acknowledged_by",
+    "assignee",
 )
 
 # The columns the API's read model shows (inventory.api.serializers.EnvironmentSerializer) beside the
@@ -130,6 +131,7 @@ READ_MODEL_RELATED_FIELDS = (
     "lkg_bootstrap__operation_id",
     "current_bootstrap__operation_id",
     "acknowledged_by__username",
+    "assignee__username",
 )
 
 
@@ -284,6 +286,15 @@ class EnvironmentInventory(StatusColors, models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     acknowledgement_note = models.TextField(blank=True, default="", editable=False)
+    # A snooze: the environment leaves the default review queue until then. Part of the acknowledgement,
+    # so the next change of state clears it with the rest (apply_transition).
+    acknowledged_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who is on it ("taking responsibility"): set and cleared by inventory.services.take / release, and
+    # cleared by apply_transition when the environment is current and fresh again.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EnvironmentInventoryQuerySet.as_manager()
@@ -375,6 +386,14 @@ class EnvironmentInventory(StatusColors, models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
+
+    def is_snoozed(self, now: datetime) -> bool:
+        """Whether an acknowledgement keeps the environment out of the default review queue at ``now``."""
+        return self.acknowledged_until is not None and self.acknowledged_until > now
+
+    @property
+    def is_assigned(self) -> bool:
+        return self.assignee_id is not None
 
     @staticmethod
     def get_freshness_color(value: str) -> str:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.choices import CheckStatus, RuntimeIdentityStatus
+from inventory.choices import CheckStatus, Freshness, InventoryState, RuntimeIdentityStatus
 from inventory.models import (
     DeploymentRecord,
     Environment,
@@ -24,6 +24,7 @@ from inventory.rules import (
     IdentityComparison,
     IdentityInput,
     combine,
+    freshness,
     state_reason,
 )
 from inventory.signals import transition_applied
@@ -123,8 +124,9 @@ def apply_transition(
 ) -> InventoryTransition:
     """Set both sides, recompose ``state`` and ``state_reason``, save, and append the transition.
 
-    ``None`` details keep the side's current detail. An acknowledgement is cleared whenever either side
-    changes: it answered the state as it was.
+    ``None`` details keep the side's current detail. An acknowledgement (and its snooze) is cleared
+    whenever either side changes: it answered the state as it was. Whoever holds the environment is
+    released when it is ``current`` and fresh again (the reason says so): there is nothing left to hold.
     """
     from_state, from_deployment, from_data = inventory.state, inventory.deployment_state, inventory.data_state
     inventory.deployment_state = deployment_state
@@ -160,7 +162,18 @@ def apply_transition(
         inventory.acknowledged_by = None
         inventory.acknowledged_at = None
         inventory.acknowledgement_note = ""
-        fields |= {"state_changed_at", "acknowledged_by", "acknowledged_at", "acknowledgement_note"}
+        inventory.acknowledged_until = None
+        fields |= {
+            "state_changed_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+            "acknowledged_until",
+        }
+    released = release_when_settled(inventory, cause.recorded_at)
+    if released is not None:
+        fields |= {"assignee", "assigned_at"}
+        reason = f"{reason} Released {released}'s hold: the environment is current and fresh again."
     sequence = next_sequence(inventory)
     inventory.save(update_fields=sorted(fields))
     transition = InventoryTransition.objects.create(
@@ -182,6 +195,32 @@ def apply_transition(
     )
     transition_applied.send(sender=InventoryTransition, transition=transition, inventory=inventory)
     return transition
+
+
+def is_settled(inventory: EnvironmentInventory, now: datetime) -> bool:
+    """Whether nobody needs to hold the environment: ``current`` and verified within its TTL."""
+    return (
+        inventory.state == InventoryState.CURRENT
+        and freshness(
+            now,
+            has_records=inventory.has_records,
+            verified_at=inventory.lkg_verified_at,
+            ttl_seconds=inventory.environment.verification_ttl_seconds,
+        )
+        == Freshness.VERIFIED
+    )
+
+
+def release_when_settled(inventory: EnvironmentInventory, now: datetime) -> str | None:
+    """Clear the holder of a settled environment; returns who held it (None when nobody did or it is
+    not settled). Called by ``apply_transition`` only: every state change passes there, so this is the
+    one place an environment is released by what happened to it rather than by a person."""
+    if inventory.assignee_id is None or not is_settled(inventory, now):
+        return None
+    holder = inventory.assignee.get_username() if inventory.assignee is not None else "a deleted user"
+    inventory.assignee = None
+    inventory.assigned_at = None
+    return holder
 
 
 def refuse_future(field: str, moment: datetime, now: datetime) -> None:
