@@ -175,6 +175,13 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
             )
         )
 
+    def snoozed(self, now: datetime) -> "EnvironmentInventoryQuerySet":
+        """Acknowledged with a snooze that has not ended at ``now`` (``is_snoozed`` asks the same of a row)."""
+        return self.filter(acknowledged_until__gt=now)
+
+    def not_snoozed(self, now: datetime) -> "EnvironmentInventoryQuerySet":
+        return self.exclude(acknowledged_until__gt=now)
+
     def not_current(self) -> "EnvironmentInventoryQuerySet":
         return self.exclude(state=InventoryState.CURRENT)
 
@@ -391,9 +398,10 @@ class EnvironmentInventory(StatusColors, models.Model):
         """Whether an acknowledgement keeps the environment out of the default review queue at ``now``."""
         return self.acknowledged_until is not None and self.acknowledged_until > now
 
-    @property
-    def is_assigned(self) -> bool:
-        return self.assignee_id is not None
+    def is_settled(self, now: datetime) -> bool:
+        """Whether nobody needs to hold the environment at ``now``: ``current`` and verified within its
+        TTL. Taking it is refused then, and a record that leaves it so releases whoever holds it."""
+        return self.state == InventoryState.CURRENT and self.freshness_at(now) == Freshness.VERIFIED
 
     @staticmethod
     def get_freshness_color(value: str) -> str:

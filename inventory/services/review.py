@@ -18,7 +18,7 @@ from django.utils import timezone
 from inventory.choices import InventoryEffect
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
 from inventory.selectors import expire_overdue
-from inventory.services.transitions import Cause, apply_transition, is_settled, lock_inventory
+from inventory.services.transitions import Cause, apply_transition, lock_inventory
 from launchplane.errors import InvalidInput, PermissionRefused
 
 CauseType = InventoryTransition.CauseType
@@ -152,7 +152,7 @@ def take(environment: Environment, *, user: Any, now: datetime | None = None) ->
         if inventory.assignee_id == user.pk:
             since = f" since {inventory.assigned_at:%Y-%m-%d %H:%M} UTC" if inventory.assigned_at else ""
             return Responsibility(inventory, None, previous, f"You already hold {environment}{since}: nothing changed.")
-        if is_settled(inventory, now):
+        if inventory.is_settled(now):
             raise InvalidInput(
                 f"{environment} is current and fresh: there is nothing to take responsibility for.",
                 fields={"state": inventory.state},

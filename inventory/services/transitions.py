@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.choices import CheckStatus, Freshness, InventoryState, RuntimeIdentityStatus
+from inventory.choices import CheckStatus, RuntimeIdentityStatus
 from inventory.models import (
     DeploymentRecord,
     Environment,
@@ -24,7 +24,6 @@ from inventory.rules import (
     IdentityComparison,
     IdentityInput,
     combine,
-    freshness,
     state_reason,
 )
 from inventory.signals import transition_applied
@@ -197,25 +196,11 @@ def apply_transition(
     return transition
 
 
-def is_settled(inventory: EnvironmentInventory, now: datetime) -> bool:
-    """Whether nobody needs to hold the environment: ``current`` and verified within its TTL."""
-    return (
-        inventory.state == InventoryState.CURRENT
-        and freshness(
-            now,
-            has_records=inventory.has_records,
-            verified_at=inventory.lkg_verified_at,
-            ttl_seconds=inventory.environment.verification_ttl_seconds,
-        )
-        == Freshness.VERIFIED
-    )
-
-
 def release_when_settled(inventory: EnvironmentInventory, now: datetime) -> str | None:
     """Clear the holder of a settled environment; returns who held it (None when nobody did or it is
     not settled). Called by ``apply_transition`` only: every state change passes there, so this is the
     one place an environment is released by what happened to it rather than by a person."""
-    if inventory.assignee_id is None or not is_settled(inventory, now):
+    if inventory.assignee_id is None or not inventory.is_settled(now):
         return None
     holder = inventory.assignee.get_username() if inventory.assignee is not None else "a deleted user"
     inventory.assignee = None
