@@ -125,8 +125,11 @@ def test_taking_from_the_queue_goes_through_the_service_and_shows_who_holds_it_e
     form = responsibility_form(response.content.decode(), "cm/testing")
     assert "Release cm/testing" in form and ">Take cm/testing<" not in form
     assert "held by olga since just now" in text_of(olga_client.get(BOARD))
-    page = text_of(olga_client.get(detail_url("cm", "testing")))
+    detail = olga_client.get(detail_url("cm", "testing"))
+    page = text_of(detail)
     assert "Held by olga (you) since just now" in page and "Taken by olga." in page
+    timeline = re.search(r'<ol class="lp-timeline">.*?</ol>', detail.content.decode(), re.S).group(0)
+    assert "<strong>Taken by olga</strong>" in timeline and "Acknowledged" not in timeline
 
 
 def test_taking_over_is_offered_by_name_and_recorded_with_both(olga_client, hana) -> None:
