@@ -2,9 +2,9 @@
 
 Server-rendered, no front-end build. Every page needs a staff login; acknowledging, taking and
 releasing also need ``ACKNOWLEDGE_PERMISSION``, and asking for a verification run (Re-verify)
-``VERIFY_PERMISSION``. The pages read through the same queryset methods and FilterSet as the API and the admin, read through
-``inventory.selectors``, which expire overdue operations first (rule 9), and change nothing except
-through ``inventory.services``.
+``VERIFY_PERMISSION``. The pages read through the same queryset methods and FilterSets as the API and
+the admin, read through ``inventory.selectors``, which expire overdue operations first (rule 9), and
+change nothing except through ``inventory.services``.
 """
 
 from __future__ import annotations

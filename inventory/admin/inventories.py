@@ -34,7 +34,6 @@ from inventory.models import (
     EnvironmentInventory,
 )
 from inventory.models.inventory import RELATED as INVENTORY_RELATED
-from inventory.presentation import holder_name
 from inventory.services import Responsibility, acknowledge, release, take
 from inventory.templatetags.status_badges import badge_column, field_badge, freshness_badge
 from launchplane.errors import ServiceError
@@ -221,9 +220,9 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
 
     @admin.display(description="held by", ordering="assigned_at")
     def holder(self, obj: EnvironmentInventory) -> str:
-        if obj.assignee_id is None:
+        if obj.holder is None or obj.assigned_at is None:
             return EMPTY
-        return f"{holder_name(obj)} since {obj.assigned_at:%Y-%m-%d %H:%M} UTC" if obj.assigned_at else EMPTY
+        return f"{obj.holder} since {obj.assigned_at:%Y-%m-%d %H:%M} UTC"
 
     @admin.display(description="environment", ordering="environment__context")
     def name(self, obj: EnvironmentInventory) -> str:

@@ -398,6 +398,14 @@ class EnvironmentInventory(StatusColors, models.Model):
         """Whether an acknowledgement keeps the environment out of the default review queue at ``now``."""
         return self.acknowledged_until is not None and self.acknowledged_until > now
 
+    @property
+    def holder(self) -> str | None:
+        """The username of whoever has taken the environment, or None (a query unless the user was
+        select_related, as every read model and row selects it)."""
+        if self.assignee_id is None:
+            return None
+        return self.assignee.get_username() if self.assignee is not None else "a deleted user"
+
     def is_settled(self, now: datetime) -> bool:
         """Whether nobody needs to hold the environment at ``now``: ``current`` and verified within its
         TTL. Taking it is refused then, and a record that leaves it so releases whoever holds it."""

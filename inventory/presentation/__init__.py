@@ -22,7 +22,6 @@ from inventory.presentation.evidence import (
 from inventory.presentation.review import (
     QueueView,
     ResponsibilityAction,
-    holder_name,
     queue_views,
     responsibility_action,
 )
@@ -76,7 +75,6 @@ __all__ = [
     "data_mutated_words",
     "duration",
     "history_rows",
-    "holder_name",
     "identity_rows",
     "identity_view",
     "last_known_good_phrase",

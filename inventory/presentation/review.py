@@ -49,20 +49,13 @@ class ResponsibilityAction:
         return self.holder is not None
 
 
-def holder_name(inventory: EnvironmentInventory) -> str | None:
-    """The holder's username (no query: the user is select_related with the row), or None."""
-    if inventory.assignee_id is None:
-        return None
-    return inventory.assignee.get_username() if inventory.assignee is not None else "a deleted user"
-
-
 def responsibility_action(
     inventory: EnvironmentInventory, *, user: Any, next_url: str, may_act: bool, now: datetime
 ) -> ResponsibilityAction:
     return ResponsibilityAction(
         environment=inventory.environment,
         next_url=next_url,
-        holder=holder_name(inventory),
+        holder=inventory.holder,
         since=inventory.assigned_at,
         mine=inventory.assignee_id is not None and inventory.assignee_id == getattr(user, "pk", None),
         blocked="" if may_act else READ_ONLY_REASON,

@@ -113,12 +113,6 @@ class Responsibility:
         return self.transition is not None
 
 
-def _holder(inventory: EnvironmentInventory) -> str | None:
-    if inventory.assignee_id is None:
-        return None
-    return inventory.assignee.get_username() if inventory.assignee is not None else "a deleted user"
-
-
 def _review_transition(
     inventory: EnvironmentInventory, *, actor: str, verb: str, now: datetime, reason: str
 ) -> InventoryTransition:
@@ -148,7 +142,7 @@ def take(environment: Environment, *, user: Any, now: datetime | None = None) ->
     expire_overdue(environment, now)  # rule 9
     with transaction.atomic():
         inventory = lock_inventory(environment)
-        previous = _holder(inventory)
+        previous = inventory.holder
         if inventory.assignee_id == user.pk:
             since = f" since {inventory.assigned_at:%Y-%m-%d %H:%M} UTC" if inventory.assigned_at else ""
             return Responsibility(inventory, None, previous, f"You already hold {environment}{since}: nothing changed.")
@@ -180,7 +174,7 @@ def release(environment: Environment, *, user: Any, now: datetime | None = None)
     expire_overdue(environment, now)  # rule 9
     with transaction.atomic():
         inventory = lock_inventory(environment)
-        previous = _holder(inventory)
+        previous = inventory.holder
         if previous is None:
             return Responsibility(inventory, None, None, f"Nobody holds {environment}: nothing changed.")
         if inventory.assignee_id == user.pk:

@@ -202,7 +202,7 @@ def release_when_settled(inventory: EnvironmentInventory, now: datetime) -> str 
     one place an environment is released by what happened to it rather than by a person."""
     if inventory.assignee_id is None or not inventory.is_settled(now):
         return None
-    holder = inventory.assignee.get_username() if inventory.assignee is not None else "a deleted user"
+    holder = inventory.holder
     inventory.assignee = None
     inventory.assigned_at = None
     return holder
