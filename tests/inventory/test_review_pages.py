@@ -262,6 +262,9 @@ def test_a_snoozed_environment_leaves_the_queue_and_is_listed_under_snoozed_with
     assert re.search(
         r'<a href="/review/\?show=snoozed" aria-current="page">Snoozed \(1\)</a>', snoozed.content.decode()
     )
+    page = text_of(olga_client.get(detail_url("cm", "testing")))
+    shown = re.escape(local(until).replace("T", " "))
+    assert re.search(rf"Snoozed out of the review queue until {shown} UTC \( ?in 2 days", page)
 
 
 def test_a_snoozed_environment_comes_back_when_its_state_changes(olga_client) -> None:
