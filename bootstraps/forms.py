@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -10,28 +9,7 @@ from django import forms
 from bootstraps.choices import ProviderState
 from bootstraps.models import validate_evidence_reference
 from bootstraps.services.reconciliation import NOTE_MAX_LENGTH
-
-DATETIME_LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
-
-
-class UTCDateTimeLocalField(forms.DateTimeField):
-    """A browser's ``datetime-local`` value (no zone) read as UTC, whatever the server's time zone: the
-    page says so beside the field, so the same value means the same moment for every reviewer."""
-
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M")
-
-    def to_python(self, value: Any) -> datetime | None:
-        if value in self.empty_values:
-            return None
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        text = str(value).strip()
-        for pattern in DATETIME_LOCAL_FORMATS:
-            try:
-                return datetime.strptime(text, pattern).replace(tzinfo=UTC)
-            except ValueError:
-                continue
-        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+from inventory.forms import UTCDateTimeLocalField
 
 
 class ReconcileForm(forms.Form):

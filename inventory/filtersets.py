@@ -1,6 +1,9 @@
 """FilterSets shared by the API lists, the operator pages and the admin."""
 
+from datetime import datetime
+
 import django_filters
+from django.utils import timezone
 
 from inventory.choices import (
     CheckStatus,
@@ -29,6 +32,48 @@ class EnvironmentInventoryFilterSet(FilterSet):
     class Meta:
         model = EnvironmentInventory
         fields = ["context", "instance", "state", "deployment_state", "data_state", "freshness"]
+
+
+class ReviewQueueFilterSet(FilterSet):
+    """The review queue's views (PRODUCT.md, "Review"): by default the environments waiting for review
+    (a snooze that has not ended keeps one out); ``show=snoozed`` lists the snoozed ones instead;
+    ``holder=mine`` those the requesting user holds, ``holder=unassigned`` those nobody holds. Needs
+    the ``request`` (for "mine") and ``now`` (when snoozes end)."""
+
+    show = django_filters.ChoiceFilter(
+        choices=[("snoozed", "snoozed")],
+        method="keep",  # applied in filter_queryset: no value filters too (snoozed ones are left out)
+        error_messages={"invalid_choice": "Use show=snoozed, or leave it out for the environments waiting for review."},
+    )
+    holder = django_filters.ChoiceFilter(
+        choices=[("mine", "mine"), ("unassigned", "unassigned")],
+        method="filter_holder",
+        error_messages={"invalid_choice": "Use holder=mine or holder=unassigned, or leave it out for everyone's."},
+    )
+
+    class Meta:
+        model = EnvironmentInventory
+        fields = ["show", "holder"]
+
+    def __init__(self, *args, now: datetime | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now or timezone.now()
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    def filter_holder(self, queryset, name, value):
+        if value == "mine":
+            return queryset.filter(assignee_id=getattr(self.request.user, "pk", None))
+        return queryset.filter(assignee__isnull=True)
+
+    @property
+    def shows_snoozed(self) -> bool:
+        return self.is_valid() and self.form.cleaned_data.get("show") == "snoozed"
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return queryset.snoozed(self.now) if self.shows_snoozed else queryset.not_snoozed(self.now)
 
 
 class DeploymentRecordFilterSet(FilterSet):

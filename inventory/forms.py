@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html
@@ -19,8 +22,46 @@ class InlineTextarea(forms.Textarea):
         )
 
 
+class InlineDateTimeLocalInput(forms.DateTimeInput):
+    """A ``datetime-local`` input rendered by a Python function, for the same reason as
+    ``InlineTextarea`` (the queue has one per environment); the HTML is Django's ``input.html``'s."""
+
+    input_type = "datetime-local"
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = format_html(' value="{}"', widget["value"]) if widget["value"] is not None else ""
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], shown, flatatt(widget["attrs"])
+        )
+
+
+DATETIME_LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+class UTCDateTimeLocalField(forms.DateTimeField):
+    """A browser's ``datetime-local`` value (no zone) read as UTC, whatever the server's time zone: the
+    page says so beside the field, so the same value means the same moment for every reviewer."""
+
+    widget = InlineDateTimeLocalInput(attrs={"step": 60}, format="%Y-%m-%dT%H:%M")
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        text = str(value).strip()
+        for pattern in DATETIME_LOCAL_FORMATS:
+            try:
+                return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 class AcknowledgeForm(forms.Form):
-    """A reviewer's note for ``inventory.services.acknowledge``: required, never blank."""
+    """A reviewer's note for ``inventory.services.acknowledge`` (required, never blank) and an optional
+    snooze: the service decides whether ``until`` is acceptable (in the future, at most 7 days ahead)."""
 
     note = forms.CharField(
         label="Note",
@@ -28,6 +69,13 @@ class AcknowledgeForm(forms.Form):
         widget=InlineTextarea(attrs={"rows": 2}),
         help_text="What you checked or what happens next. The next change of state clears it.",
         error_messages={"required": "Write a note: an acknowledgement says why the state is acceptable for now."},
+    )
+    until = UTCDateTimeLocalField(
+        label="Snooze until (UTC)",
+        required=False,
+        help_text="Optional, in UTC (not your local time): leave the queue until then, at most 7 days ahead. "
+        "The environment comes back sooner if its state changes.",
+        error_messages={"invalid": "Enter a date and time, such as 2026-12-02T14:30 (UTC)."},
     )
 
     def __init__(self, *args, environment_key: str = "", **kwargs) -> None:

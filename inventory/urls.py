@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.board, name="board"),
     path("environments/<slug:context>/<slug:instance>/", views.environment_detail, name="environment"),
     path("environments/<slug:context>/<slug:instance>/verify/", views.verify_environment, name="verify"),
+    path("environments/<slug:context>/<slug:instance>/take/", views.take_environment, name="take"),
+    path("environments/<slug:context>/<slug:instance>/release/", views.release_environment, name="release"),
     path("review/", views.review_queue, name="review"),
     path(
         "review/<slug:context>/<slug:instance>/acknowledge/",

@@ -1,10 +1,10 @@
 """Operator pages: the board, one environment's evidence, and the review queue.
 
-Server-rendered, no front-end build. Every page needs a staff login; acknowledging also needs
-``ACKNOWLEDGE_PERMISSION``, and asking for a verification run (Re-verify) ``VERIFY_PERMISSION``. The pages
-read through the same queryset methods and FilterSet as the API and the admin, read through
-``inventory.selectors``, which expire overdue operations first (rule 9), and change nothing except
-through ``inventory.services``.
+Server-rendered, no front-end build. Every page needs a staff login; acknowledging, taking and
+releasing also need ``ACKNOWLEDGE_PERMISSION``, and asking for a verification run (Re-verify)
+``VERIFY_PERMISSION``. The pages read through the same queryset methods and FilterSets as the API and
+the admin, read through ``inventory.selectors``, which expire overdue operations first (rule 9), and
+change nothing except through ``inventory.services``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inventory import selectors
 from inventory.choices import STATE_COLORS, Freshness, InventoryState, VerificationTrigger
-from inventory.filtersets import EnvironmentInventoryFilterSet
+from inventory.filtersets import EnvironmentInventoryFilterSet, ReviewQueueFilterSet
 from inventory.forms import AcknowledgeForm
 from inventory.models import Environment, EnvironmentInventory
 from inventory.presentation import (
@@ -39,7 +39,9 @@ from inventory.presentation import (
     last_known_good_phrase,
     last_verified,
     probe_table,
+    queue_views,
     queued_message,
+    responsibility_action,
     reverify_action,
     timeline,
     ttl_words,
@@ -47,14 +49,13 @@ from inventory.presentation import (
 )
 from inventory.presentation.paging import paginate
 from inventory.selectors import REVIEW_STATES
-from inventory.services import acknowledge
+from inventory.services import ACKNOWLEDGE_PERMISSION, Responsibility, acknowledge, release, take
 from inventory.services.verification import queue_verification
 from inventory.templatetags.status_badges import field_badge, freshness_badge, render_badge
-from launchplane.errors import ServiceError
+from launchplane.errors import PermissionRefused, ServiceError
 
-# Acknowledging is a change; reading is not. A custom ``inventory.acknowledge_environment`` permission
-# would let a reviewer acknowledge without any other change right (see the admin, which uses the same).
-ACKNOWLEDGE_PERMISSION = "inventory.acknowledge_environmentinventory"
+# Acknowledging, taking and releasing are changes; reading is not. ``ACKNOWLEDGE_PERMISSION``
+# (inventory.services) lets a reviewer do them without any other change right (the admin uses the same).
 # Asking for a verification run (the same permission as the admin's "Re-verify" action and the API's).
 VERIFY_PERMISSION = "inventory.verify_environmentinventory"
 
@@ -230,8 +231,23 @@ def environment_detail(request: HttpRequest, context: str, instance: str) -> Htt
             "history_limit": HISTORY_LIMIT,
             "ttl_words": ttl_words(environment),
             "in_review": inventory.state in REVIEW_STATES or inventory.freshness_at(now) == Freshness.STALE,
+            "snoozed": inventory.is_snoozed(now),
+            "responsibility": responsibility_action(
+                inventory,
+                user=request.user,
+                next_url=request.get_full_path(),
+                may_act=can_acknowledge(request.user),
+                now=now,
+            ),
         },
     )
+
+
+def review_url_for(show: str, holder: str, page: int) -> str:
+    """The queue's URL in this view and on this page: where a form on it comes back to."""
+    kept = [("show", show), ("holder", holder), ("page", str(page) if page > 1 else "")]
+    query = [(name, value) for name, value in kept if value]
+    return reverse("inventory:review") + ("?" + urlencode(query) if query else "")
 
 
 def render_review(
@@ -241,16 +257,23 @@ def render_review(
     status: int = 200,
     return_to: str = "",
 ) -> HttpResponse:
-    """The queue, a page at a time. A form that did not validate comes back on the page it was sent
-    from (``return_to``, the form's ``next``), so its error shows next to it."""
+    """The queue, a page at a time, in the view its query asks for (``ReviewQueueFilterSet``). A form
+    that did not validate comes back on the page it was sent from (``return_to``, the form's ``next``),
+    so its error shows next to it."""
     now = timezone.now()
     may_acknowledge = can_acknowledge(request.user)
     may_verify = can_verify(request.user)
     query = QueryDict(urlsplit(return_to).query) if return_to else request.GET
-    paging = paginate(query, selectors.review_queue(now).values_list("pk", flat=True))
-    review_url = reverse("inventory:review")
-    if paging.page.number > 1:
-        review_url += f"?page={paging.page.number}"
+    in_review = selectors.review_queue(now)
+    filterset = ReviewQueueFilterSet(query, queryset=in_review, request=request, now=now)
+    # A view that was not understood is said (400), never silently widened: nothing is listed.
+    invalid = filterset.invalid_filters()
+    listed = in_review.none() if invalid else filterset.qs
+    paging = paginate(query, listed.values_list("pk", flat=True))
+    show = "" if invalid else filterset.form.cleaned_data.get("show") or ""
+    holder = "" if invalid else filterset.form.cleaned_data.get("holder") or ""
+    review_url = review_url_for(show, holder, paging.page.number)
+    snoozed_count = in_review.snoozed(now).count()
     items = []
     for inventory in selectors.rows_in_order(paging.page.object_list, now):
         form = None
@@ -267,6 +290,10 @@ def render_review(
                 "banner": banner_sentence(inventory, now),
                 "verified": last_verified(inventory, now),
                 "reverify": reverify_action(inventory, next_url=review_url) if may_verify else None,
+                "responsibility": responsibility_action(
+                    inventory, user=request.user, next_url=review_url, may_act=may_acknowledge, now=now
+                ),
+                "snoozed": inventory.is_snoozed(now),
             }
         )
     return render(
@@ -279,8 +306,13 @@ def render_review(
             "now": now,
             "may_acknowledge": may_acknowledge,
             "may_verify": may_verify,
+            "invalid_filters": invalid,
+            "show": show,
+            "holder": holder,
+            "views": queue_views(reverse("inventory:review"), show, holder, snoozed_count),
+            "snoozed_count": snoozed_count,
         },
-        status=status,
+        status=400 if invalid else status,
     )
 
 
@@ -290,23 +322,70 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render_review(request)
 
 
+# The fields a service's InvalidInput may name that the acknowledge form shows next to the field.
+ACKNOWLEDGE_FIELDS = ("note", "until")
+
+
 @staff_page
 @require_POST
 def acknowledge_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
-    """Acknowledge through the service; a missing note re-renders the queue with the error."""
+    """Acknowledge (optionally snoozing) through the service; an error re-renders the queue with it
+    next to its field."""
     if not can_acknowledge(request.user):
         return forbidden(request, "You can read inventory but not acknowledge it: that needs the change permission.")
     environment = get_object_or_404(Environment, context=context, instance=instance)
     form = AcknowledgeForm(request.POST, environment_key=f"env{environment.pk}")
     if form.is_valid():
+        until = form.cleaned_data["until"]
         try:
-            acknowledge(environment, user=request.user, note=form.cleaned_data["note"])
+            acknowledge(environment, user=request.user, note=form.cleaned_data["note"], until=until)
         except ServiceError as exc:
-            form.add_error("note", exc.message)
+            for name in exc.fields or {"note": ""}:
+                form.add_error(name if name in ACKNOWLEDGE_FIELDS else None, exc.message)
         else:
-            messages.success(request, f"Acknowledged {environment}")
+            snooze = f" and snoozed it until {until:%Y-%m-%d %H:%M} UTC" if until is not None else ""
+            messages.success(request, f"Acknowledged {environment}{snooze}")
             return redirect(safe_next(request, reverse("inventory:review")))
     return render_review(request, bound=(environment.pk, form), status=400, return_to=safe_next(request, ""))
+
+
+TAKE_READ_ONLY = (
+    "You can read inventory but not take or release it: that needs the permission to acknowledge environment "
+    "inventories (operators and reviewers have it)."
+)
+
+
+def change_responsibility(
+    request: HttpRequest, context: str, instance: str, service: Callable[..., Responsibility]
+) -> HttpResponse:
+    """Take or release through the service and go back where the button was, saying what happened
+    (a no-op says so too; a refusal is an error message)."""
+    if not can_acknowledge(request.user):
+        return forbidden(request, TAKE_READ_ONLY)
+    environment = get_object_or_404(Environment, context=context, instance=instance)
+    try:
+        done = service(environment, user=request.user)
+    except PermissionRefused:
+        return forbidden(request, TAKE_READ_ONLY)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        (messages.success if done.changed else messages.info)(request, done.message)
+    return redirect(safe_next(request, reverse("inventory:environment", args=[context, instance])))
+
+
+@staff_page
+@require_POST
+def take_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
+    """Take responsibility ("I'm on it"), or take it over from whoever holds it."""
+    return change_responsibility(request, context, instance, take)
+
+
+@staff_page
+@require_POST
+def release_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
+    """Hand the environment back: nobody holds it afterwards."""
+    return change_responsibility(request, context, instance, release)
 
 
 @staff_page

@@ -294,3 +294,20 @@ def subscribe(name: str | None = None, *, url: str = HOOK_URL, **kwargs: Any) ->
     from notifications.models import WebhookSubscription
 
     return WebhookSubscription.issue(name or f"webhook-{next_number()}", url=url, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Staff
+# ---------------------------------------------------------------------------------------------------
+
+
+def staff_user(username: str, group: str | None = "reviewers") -> Any:
+    """A staff user in ``group`` (launchplane/groups.py: reviewers and operators may take, release and
+    acknowledge), or in none (read-only staff). No password: hashing is slow."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username=username, is_staff=True)
+    if group is not None:
+        user.groups.add(Group.objects.get(name=group))
+    return user

@@ -458,6 +458,46 @@ def reconciled(response: Any, http: Any) -> None:
 RECONCILED = Expect(302, to="/environments/cm/testing/", then=reconciled)
 
 
+def held_by_someone_env() -> Any:
+    """cm/testing waiting for review (its bootstrap lost its connection), taken by another reviewer."""
+    from inventory.services import take
+
+    lost_connection_env()
+    holder = get_user_model().objects.create_user(username="hana-holder", is_staff=True)
+    holder.groups.add(Group.objects.get(name="reviewers"))
+    take(Environment.objects.get(context="cm", instance="testing"), user=holder)
+    return holder
+
+
+def take_page() -> Call:
+    lost_connection_env()
+    return Call("/environments/cm/testing/take/", {"next": "/review/"})
+
+
+def release_page() -> Call:
+    held_by_someone_env()
+    return Call("/environments/cm/testing/release/", {})
+
+
+def taken(response: Any, http: Any) -> None:
+    inventory = EnvironmentInventory.objects.get(environment__context="cm", environment__instance="testing")
+    assert str(inventory.assignee_id) == http.session["_auth_user_id"]
+    latest = InventoryTransition.objects.filter(environment=inventory.environment).order_by("-sequence").first()
+    assert latest is not None and latest.cause_type == "review" and latest.reason.startswith("Taken by ")
+
+
+def released(response: Any, http: Any) -> None:
+    inventory = EnvironmentInventory.objects.get(environment__context="cm", environment__instance="testing")
+    assert inventory.assignee_id is None and inventory.assigned_at is None
+    latest = InventoryTransition.objects.filter(environment=inventory.environment).order_by("-sequence").first()
+    assert latest is not None and latest.reason.endswith("on behalf of hana-holder.")
+
+
+MAY_NOT_TAKE = Expect(403, says="not take or release")
+TAKEN = Expect(302, to="/review/", then=taken)
+RELEASED = Expect(302, to="/environments/cm/testing/", then=released)
+
+
 def site_row(
     *, anonymous: Expect, non_staff: Expect, read_only_staff: Expect, operator: Expect, reviewer: Expect
 ) -> dict[str, Expect]:
@@ -506,6 +546,28 @@ PAGE_MATRIX: dict[tuple[str, str], Entry] = {
             read_only_staff=MAY_NOT_VERIFY,
             operator=VERIFY_QUEUED,
             reviewer=VERIFY_QUEUED,
+        ),
+    ),
+    ("inventory:take", "POST"): Entry(
+        "site",
+        take_page,
+        site_row(
+            anonymous=TO_LOGIN,
+            non_staff=STAFF_ONLY,
+            read_only_staff=MAY_NOT_TAKE,
+            operator=TAKEN,
+            reviewer=TAKEN,
+        ),
+    ),
+    ("inventory:release", "POST"): Entry(
+        "site",
+        release_page,
+        site_row(
+            anonymous=TO_LOGIN,
+            non_staff=STAFF_ONLY,
+            read_only_staff=MAY_NOT_TAKE,
+            operator=RELEASED,
+            reviewer=RELEASED,
         ),
     ),
     ("bootstraps:reconcile", "GET"): Entry("site", page("/environments/cm/testing/reconcile/"), staff_read()),

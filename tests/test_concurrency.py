@@ -17,8 +17,9 @@ from bootstraps.models import BootstrapOperation
 from bootstraps.services import BootstrapResult, expire_overdue, run_bootstrap_once
 from inventory.models import DeploymentRecord, InventoryTransition
 from inventory.rules import NOT_SENT
+from inventory.services import take
 from launchplane.errors import BootstrapActive
-from tests.factories import T0, deploy, history, inventory_of, make_environment, start
+from tests.factories import T0, deploy, history, inventory_of, make_environment, staff_user, start
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -183,3 +184,22 @@ def test_concurrent_sweepers_expire_an_overdue_bootstrap_exactly_once(on_postgre
         ("deadline", operation.deadline),
         ("bootstrap", T0),
     ]
+
+
+def test_reviewers_taking_one_environment_at_once_are_serialised_and_each_take_is_recorded(on_postgres) -> None:
+    environment = make_environment()
+    deploy(environment, "dep-bad", health_status="fail")  # verification_failed: waiting for review
+    reviewers = [staff_user(f"reviewer-{number}") for number in range(THREADS)]
+    before = len(history(environment))
+
+    outcomes = run_in_threads([lambda user=user: take(environment, user=user) for user in reviewers])
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    takes = history(environment)[: len(history(environment)) - before]
+    assert len(takes) == THREADS  # rule 11: every take appended its one transition, none was lost
+    # Exactly one took it from nobody; every other took it over from whoever held it just before.
+    ordered = sorted(takes, key=lambda t: t.sequence)
+    assert ordered[0].reason == f"Taken by {ordered[0].actor}."
+    for previous, later in itertools.pairwise(ordered):
+        assert later.reason.startswith(f"Taken over by {later.actor} from {previous.actor} (held since ")
+    assert inventory_of(environment).assignee.username == ordered[-1].actor

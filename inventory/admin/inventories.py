@@ -1,7 +1,9 @@
-"""Admin for the inventory pointer: read only; acknowledging goes through the service."""
+"""Admin for the inventory pointer: read only; acknowledging, taking and releasing go through the
+services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +34,7 @@ from inventory.models import (
     EnvironmentInventory,
 )
 from inventory.models.inventory import RELATED as INVENTORY_RELATED
-from inventory.services import acknowledge
+from inventory.services import Responsibility, acknowledge, release, take
 from inventory.templatetags.status_badges import badge_column, field_badge, freshness_badge
 from launchplane.errors import ServiceError
 
@@ -52,6 +54,7 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
         "sides",
         "last_bootstrap_link",
         "since",
+        "holder",
     )
     list_select_related = INVENTORY_RELATED
     # At fleet size, the unfiltered total is one more count per page for a number nobody reads.
@@ -67,7 +70,7 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
         "environment__context",
     )
     search_fields = ("environment__context", "environment__instance", "current_deployment__artifact_id", "state_reason")
-    actions = ["acknowledge_selected", reverify_selected]
+    actions = ["acknowledge_selected", "take_selected", "release_selected", reverify_selected]
     fieldsets = [
         (
             None,
@@ -86,7 +89,19 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
         ("Data side", {"fields": ("data_state_badge", "data_detail", "current_data", "last_bootstrap_link")}),
         ("Last known good", {"fields": ("lkg_deployment_link", "lkg_bootstrap_link", "lkg_verified_at")}),
         ("Runtime identity", {"fields": ("identity_status_badge", "identity", "observed_at")}),
-        ("Review", {"fields": ("acknowledged_by", "acknowledged_at", "acknowledgement_note")}),
+        (
+            "Review",
+            {
+                "fields": (
+                    "acknowledged_by",
+                    "acknowledged_at",
+                    "acknowledgement_note",
+                    "acknowledged_until",
+                    "assignee",
+                    "assigned_at",
+                )
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -121,7 +136,12 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
             acknowledged = 0
             for inventory in queryset:
                 try:
-                    acknowledge(inventory.environment, user=request.user, note=form.cleaned_data["note"])
+                    acknowledge(
+                        inventory.environment,
+                        user=request.user,
+                        note=form.cleaned_data["note"],
+                        until=form.cleaned_data["until"],
+                    )
                 except ServiceError as exc:
                     self.message_user(request, f"{inventory.environment}: {exc.message}", messages.ERROR)
                 else:
@@ -144,6 +164,65 @@ class EnvironmentInventoryAdmin(ExpireOverdueMixin, ReadOnlyFieldsetsMixin, admi
             "media": self.media,
         }
         return TemplateResponse(request, "admin/inventory/environmentinventory/acknowledge.html", context)
+
+    def change_responsibility(
+        self, request: HttpRequest, queryset: QuerySet, service: Callable[..., Responsibility]
+    ) -> tuple[int, int]:
+        """Call ``service`` on each selected environment; errors are reported one by one. Returns how
+        many changed and how many were already as asked (no-ops)."""
+        changed = unchanged = 0
+        for inventory in queryset:
+            try:
+                done = service(inventory.environment, user=request.user)
+            except ServiceError as exc:
+                self.message_user(request, f"{inventory.environment}: {exc.message}", messages.ERROR)
+            else:
+                changed += done.changed
+                unchanged += not done.changed
+        return changed, unchanged
+
+    @admin.action(description="Take selected environments (I'm on it)", permissions=["acknowledge"])
+    def take_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        took, held = self.change_responsibility(request, queryset, take)
+        self.message_user(
+            request,
+            ngettext("Took %(count)d environment.", "Took %(count)d environments.", took) % {"count": took},
+            messages.SUCCESS,
+        )
+        if held:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d was already yours: nothing changed.",
+                    "%(count)d were already yours: nothing changed.",
+                    held,
+                )
+                % {"count": held},
+                messages.INFO,
+            )
+
+    @admin.action(description="Release selected environments", permissions=["acknowledge"])
+    def release_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released, free = self.change_responsibility(request, queryset, release)
+        self.message_user(
+            request,
+            ngettext("Released %(count)d environment.", "Released %(count)d environments.", released)
+            % {"count": released},
+            messages.SUCCESS,
+        )
+        if free:
+            self.message_user(
+                request,
+                ngettext("Nobody held %(count)d: nothing changed.", "Nobody held %(count)d: nothing changed.", free)
+                % {"count": free},
+                messages.INFO,
+            )
+
+    @admin.display(description="held by", ordering="assigned_at")
+    def holder(self, obj: EnvironmentInventory) -> str:
+        if obj.holder is None or obj.assigned_at is None:
+            return EMPTY
+        return f"{obj.holder} since {obj.assigned_at:%Y-%m-%d %H:%M} UTC"
 
     @admin.display(description="environment", ordering="environment__context")
     def name(self, obj: EnvironmentInventory) -> str:

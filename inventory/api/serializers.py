@@ -103,6 +103,16 @@ class AcknowledgementSerializer(AnswerSerializer):
     by = serializers.CharField(source="acknowledged_by.get_username", allow_null=True)
     at = serializers.DateTimeField(source="acknowledged_at")
     note = serializers.CharField(source="acknowledgement_note")
+    until = serializers.DateTimeField(
+        source="acknowledged_until", allow_null=True, help_text="A snooze: out of the review queue until then."
+    )
+
+
+class AssigneeSerializer(AnswerSerializer):
+    """Who has taken responsibility for the environment, and since when (server time)."""
+
+    username = serializers.CharField(source="assignee.get_username")
+    since = serializers.DateTimeField(source="assigned_at")
 
 
 class EnvironmentSerializer(ReadModelSerializer):
@@ -132,6 +142,7 @@ class EnvironmentSerializer(ReadModelSerializer):
     expected_runtime_identity = serializers.JSONField(allow_null=True)
     observed_runtime_identity = serializers.JSONField(allow_null=True)
     acknowledgement = serializers.SerializerMethodField()
+    assignee = serializers.SerializerMethodField()
 
     class Meta:
         model = EnvironmentInventory
@@ -153,6 +164,7 @@ class EnvironmentSerializer(ReadModelSerializer):
             "runtime_identity_mismatches",
             "observed_at",
             "acknowledgement",
+            "assignee",
             "state_changed_at",
             "updated_at",
             "base_url",
@@ -176,6 +188,11 @@ class EnvironmentSerializer(ReadModelSerializer):
     @extend_schema_field(AcknowledgementSerializer(allow_null=True))
     def get_acknowledgement(self, obj: EnvironmentInventory) -> dict | None:
         return AcknowledgementSerializer(obj).data if obj.is_acknowledged else None
+
+    @extend_schema_field(AssigneeSerializer(allow_null=True))
+    def get_assignee(self, obj: EnvironmentInventory) -> dict | None:
+        # A holder whose account was deleted (SET_NULL) reads as nobody: there is no one to ask.
+        return AssigneeSerializer(obj).data if obj.assignee_id is not None else None
 
 
 class WithEnvironment(serializers.Serializer):

@@ -56,6 +56,7 @@ RELATED = (
     "current_bootstrap",
     "last_verification",
     "acknowledged_by",
+    "assignee",
 )
 
 # The columns the API's read model shows (inventory.api.serializers.EnvironmentSerializer) beside the
@@ -130,6 +131,7 @@ READ_MODEL_RELATED_FIELDS = (
     "lkg_bootstrap__operation_id",
     "current_bootstrap__operation_id",
     "acknowledged_by__username",
+    "assignee__username",
 )
 
 
@@ -172,6 +174,13 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
                 output_field=models.CharField(),
             )
         )
+
+    def snoozed(self, now: datetime) -> "EnvironmentInventoryQuerySet":
+        """Acknowledged with a snooze that has not ended at ``now`` (``is_snoozed`` asks the same of a row)."""
+        return self.filter(acknowledged_until__gt=now)
+
+    def not_snoozed(self, now: datetime) -> "EnvironmentInventoryQuerySet":
+        return self.exclude(acknowledged_until__gt=now)
 
     def not_current(self) -> "EnvironmentInventoryQuerySet":
         return self.exclude(state=InventoryState.CURRENT)
@@ -284,6 +293,15 @@ class EnvironmentInventory(StatusColors, models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     acknowledgement_note = models.TextField(blank=True, default="", editable=False)
+    # A snooze: the environment leaves the default review queue until then. Part of the acknowledgement,
+    # so the next change of state clears it with the rest (apply_transition).
+    acknowledged_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who is on it ("taking responsibility"): set and cleared by inventory.services.take / release, and
+    # cleared by apply_transition when the environment is current and fresh again.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EnvironmentInventoryQuerySet.as_manager()
@@ -375,6 +393,23 @@ class EnvironmentInventory(StatusColors, models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
+
+    def is_snoozed(self, now: datetime) -> bool:
+        """Whether an acknowledgement keeps the environment out of the default review queue at ``now``."""
+        return self.acknowledged_until is not None and self.acknowledged_until > now
+
+    @property
+    def holder(self) -> str | None:
+        """The username of whoever has taken the environment, or None (a query unless the user was
+        select_related, as every read model and row selects it)."""
+        if self.assignee_id is None:
+            return None
+        return self.assignee.get_username() if self.assignee is not None else "a deleted user"
+
+    def is_settled(self, now: datetime) -> bool:
+        """Whether nobody needs to hold the environment at ``now``: ``current`` and verified within its
+        TTL. Taking it is refused then, and a record that leaves it so releases whoever holds it."""
+        return self.state == InventoryState.CURRENT and self.freshness_at(now) == Freshness.VERIFIED
 
     @staticmethod
     def get_freshness_color(value: str) -> str:

@@ -3,7 +3,8 @@
 Views fetch through ``inventory.selectors`` and hand plain objects to templates; the words and rows
 are built here (healthchecks keeps the same in ``hc/front/templatetags``), so that a sentence is
 phrased once wherever it appears. ``words`` says times and states, ``evidence`` makes rows of identity,
-probes and history, ``verification`` presents Launchplane's own runs, ``timeline`` orders what happened.
+probes and history, ``verification`` presents Launchplane's own runs, ``timeline`` orders what happened,
+``review`` says who holds an environment (the take / release buttons) and links the queue's views.
 """
 
 from inventory.presentation.evidence import (
@@ -17,6 +18,12 @@ from inventory.presentation.evidence import (
     identity_rows,
     identity_view,
     probe_table,
+)
+from inventory.presentation.review import (
+    QueueView,
+    ResponsibilityAction,
+    queue_views,
+    responsibility_action,
 )
 from inventory.presentation.timeline import KIND_LABELS, TimelineEvent, timeline
 from inventory.presentation.verification import (
@@ -55,6 +62,8 @@ __all__ = [
     "LastVerified",
     "ProbeRow",
     "ProbeTable",
+    "QueueView",
+    "ResponsibilityAction",
     "ReverifyAction",
     "TimelineEvent",
     "VerificationCard",
@@ -71,7 +80,9 @@ __all__ = [
     "last_known_good_phrase",
     "last_verified",
     "probe_table",
+    "queue_views",
     "queued_message",
+    "responsibility_action",
     "reverify_action",
     "reverify_blocked",
     "run_title",

@@ -48,6 +48,18 @@ KIND_LABELS = {
 UNSEQUENCED = 2**62
 
 
+def review_title(transition: InventoryTransition) -> str:
+    """A review transition's title, from its cause id's verb (``inventory.services.review``: ``review:``
+    an acknowledgement, ``take:`` and ``release:`` responsibility)."""
+    verb = transition.cause_id.split(":", 1)[0]
+    if verb == "take":
+        over = transition.reason.startswith("Taken over")
+        return f"{'Taken over' if over else 'Taken'} by {transition.actor}"
+    if verb == "release":
+        return f"Released by {transition.actor}"
+    return f"Acknowledged by {transition.actor}"
+
+
 def timeline(
     transitions: list[InventoryTransition],
     deployments: Iterable[Any],
@@ -84,7 +96,7 @@ def timeline(
         elif t.cause_type in ("deadline", "cancel"):
             title = f"Bootstrap {t.cause_id} {'timed out' if t.cause_type == 'deadline' else 'cancelled'}"
         elif t.cause_type == "review":
-            title = f"Acknowledged by {t.actor}"
+            title = review_title(t)
         elif t.cause_type == "observation":
             title = "Runtime identity observed"
         elif t.cause_type == "verification" and t.cause_id in by_run:

@@ -1,4 +1,4 @@
-"""Creating environments (the only way one comes to exist) and reviewers' acknowledgements."""
+"""Creating environments (the only way one comes to exist) and changing their settings."""
 
 from __future__ import annotations
 
@@ -10,20 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.choices import InventoryEffect
 from inventory.models import (
     Environment,
     EnvironmentInventory,
-    InventoryTransition,
 )
 from inventory.rules import (
     CHECKS,
 )
-from inventory.selectors import expire_overdue
-from inventory.services.transitions import Cause, apply_transition, lock_inventory, validation_fields
+from inventory.services.transitions import validation_fields
 from launchplane.errors import Conflict, InvalidInput, NotFound
-
-CauseType = InventoryTransition.CauseType
 
 
 def create_environment(
@@ -112,33 +107,3 @@ def get_environment(context: str, instance: str) -> Environment:
             f"No environment {context}/{instance}. Create it first (POST /api/v1/environments/).",
             fields={"context": "unknown environment", "instance": "unknown environment"},
         ) from exc
-
-
-# ---------------------------------------------------------------------------------------------------
-# Review
-# ---------------------------------------------------------------------------------------------------
-
-
-def acknowledge(environment: Environment, *, user, note: str, now: datetime | None = None) -> InventoryTransition:
-    """A reviewer has seen the environment's state. Never changes state; the next change clears it."""
-    now = now or timezone.now()
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput("An acknowledgement needs a note.", fields={"note": "required"})
-    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
-        inventory = lock_inventory(environment)
-        inventory.acknowledged_by = user
-        inventory.acknowledged_at = now
-        inventory.acknowledgement_note = note
-        actor = user.get_username()
-        return apply_transition(
-            inventory,
-            deployment_state=inventory.deployment_state,
-            data_state=inventory.data_state,
-            effect=InventoryEffect.RETAINED,
-            cause=Cause(CauseType.REVIEW, f"review:{actor}", actor, now, now),
-            reason=f"Acknowledged by {actor}: {note}",
-            changed_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"],
-            recompose_reason=False,
-        )

@@ -123,8 +123,9 @@ def apply_transition(
 ) -> InventoryTransition:
     """Set both sides, recompose ``state`` and ``state_reason``, save, and append the transition.
 
-    ``None`` details keep the side's current detail. An acknowledgement is cleared whenever either side
-    changes: it answered the state as it was.
+    ``None`` details keep the side's current detail. An acknowledgement (and its snooze) is cleared
+    whenever either side changes: it answered the state as it was. Whoever holds the environment is
+    released when it is ``current`` and fresh again (the reason says so): there is nothing left to hold.
     """
     from_state, from_deployment, from_data = inventory.state, inventory.deployment_state, inventory.data_state
     inventory.deployment_state = deployment_state
@@ -160,7 +161,18 @@ def apply_transition(
         inventory.acknowledged_by = None
         inventory.acknowledged_at = None
         inventory.acknowledgement_note = ""
-        fields |= {"state_changed_at", "acknowledged_by", "acknowledged_at", "acknowledgement_note"}
+        inventory.acknowledged_until = None
+        fields |= {
+            "state_changed_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+            "acknowledged_until",
+        }
+    released = release_when_settled(inventory, cause.recorded_at)
+    if released is not None:
+        fields |= {"assignee", "assigned_at"}
+        reason = f"{reason} Released {released}'s hold: the environment is current and fresh again."
     sequence = next_sequence(inventory)
     inventory.save(update_fields=sorted(fields))
     transition = InventoryTransition.objects.create(
@@ -182,6 +194,18 @@ def apply_transition(
     )
     transition_applied.send(sender=InventoryTransition, transition=transition, inventory=inventory)
     return transition
+
+
+def release_when_settled(inventory: EnvironmentInventory, now: datetime) -> str | None:
+    """Clear the holder of a settled environment; returns who held it (None when nobody did or it is
+    not settled). Called by ``apply_transition`` only: every state change passes there, so this is the
+    one place an environment is released by what happened to it rather than by a person."""
+    if inventory.assignee_id is None or not inventory.is_settled(now):
+        return None
+    holder = inventory.holder
+    inventory.assignee = None
+    inventory.assigned_at = None
+    return holder
 
 
 def refuse_future(field: str, moment: datetime, now: datetime) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from inventory.models import Environment
+from inventory.models import Environment, EnvironmentInventory
 from inventory.services import acknowledge
 from tests.api.support import (
     BOOTSTRAPS,
@@ -26,7 +28,8 @@ FEW, MANY = 3, 25
 
 def grow_environments(count: int) -> None:
     """Environments with every pointer the read model follows: current and last deployment, last and
-    last-known-good bootstrap, an observation, and (every other one) an acknowledgement."""
+    last-known-good bootstrap, an observation, (every other one) an acknowledgement with a snooze, and
+    (every third one) a holder."""
     reviewer = get_user_model().objects.get_or_create(username="rita", is_staff=True)[0]
     start = Environment.objects.count()
     for number in range(start, start + count):
@@ -35,7 +38,11 @@ def grow_environments(count: int) -> None:
         bootstrap_once(environment, passing_result(environment))
         observe(environment, runtime_identity(f"dep-{number}", instance=f"env-{number}"))
         if number % 2:
-            acknowledge(environment, user=reviewer, note="seen")
+            acknowledge(environment, user=reviewer, note="seen", until=timezone.now() + timedelta(days=1))
+        if number % 3 == 0:
+            # The holder as ``take`` leaves it (take itself refuses an environment this current and fresh):
+            # what is measured is the read model's cost with a user to show.
+            EnvironmentInventory.objects.filter(pk=environment.pk).update(assignee=reviewer, assigned_at=timezone.now())
 
 
 def grow_deployments(count: int) -> None:
