@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from inventory.choices import Freshness, InventoryState
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
-from inventory.models.inventory import EnvironmentInventoryQuerySet
+from inventory.models.queries import EnvironmentInventoryQuerySet
 from inventory.signals import inventory_read
 from launchplane.api.auth import restrict
 

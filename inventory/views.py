@@ -1,4 +1,5 @@
-"""Operator pages: the board, one environment's evidence, and the review queue.
+"""Operator pages: the board, one environment's evidence, and the review queue (their POST actions are in
+``inventory.actions``).
 
 Server-rendered, no front-end build. Every page needs a staff login; acknowledging, taking and
 releasing also need ``ACKNOWLEDGE_PERMISSION``, and asking for a verification run (Re-verify)
@@ -14,18 +15,17 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from inventory import selectors
-from inventory.choices import STATE_COLORS, Freshness, InventoryState, VerificationTrigger
+from inventory.choices import STATE_COLORS, Freshness, InventoryState
 from inventory.filtersets import EnvironmentInventoryFilterSet, ReviewQueueFilterSet
 from inventory.forms import AcknowledgeForm
 from inventory.models import Environment, EnvironmentInventory
@@ -40,7 +40,6 @@ from inventory.presentation import (
     last_verified,
     probe_table,
     queue_views,
-    queued_message,
     responsibility_action,
     reverify_action,
     timeline,
@@ -49,10 +48,8 @@ from inventory.presentation import (
 )
 from inventory.presentation.paging import paginate
 from inventory.selectors import REVIEW_STATES
-from inventory.services import ACKNOWLEDGE_PERMISSION, Responsibility, acknowledge, release, take
-from inventory.services.verification import queue_verification
+from inventory.services import ACKNOWLEDGE_PERMISSION
 from inventory.templatetags.status_badges import field_badge, freshness_badge, render_badge
-from launchplane.errors import PermissionRefused, ServiceError
 
 # Acknowledging, taking and releasing are changes; reading is not. ``ACKNOWLEDGE_PERMISSION``
 # (inventory.services) lets a reviewer do them without any other change right (the admin uses the same).
@@ -320,90 +317,3 @@ def render_review(
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
     return render_review(request)
-
-
-# The fields a service's InvalidInput may name that the acknowledge form shows next to the field.
-ACKNOWLEDGE_FIELDS = ("note", "until")
-
-
-@staff_page
-@require_POST
-def acknowledge_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
-    """Acknowledge (optionally snoozing) through the service; an error re-renders the queue with it
-    next to its field."""
-    if not can_acknowledge(request.user):
-        return forbidden(request, "You can read inventory but not acknowledge it: that needs the change permission.")
-    environment = get_object_or_404(Environment, context=context, instance=instance)
-    form = AcknowledgeForm(request.POST, environment_key=f"env{environment.pk}")
-    if form.is_valid():
-        until = form.cleaned_data["until"]
-        try:
-            acknowledge(environment, user=request.user, note=form.cleaned_data["note"], until=until)
-        except ServiceError as exc:
-            for name in exc.fields or {"note": ""}:
-                form.add_error(name if name in ACKNOWLEDGE_FIELDS else None, exc.message)
-        else:
-            snooze = f" and snoozed it until {until:%Y-%m-%d %H:%M} UTC" if until is not None else ""
-            messages.success(request, f"Acknowledged {environment}{snooze}")
-            return redirect(safe_next(request, reverse("inventory:review")))
-    return render_review(request, bound=(environment.pk, form), status=400, return_to=safe_next(request, ""))
-
-
-TAKE_READ_ONLY = (
-    "You can read inventory but not take or release it: that needs the permission to acknowledge environment "
-    "inventories (operators and reviewers have it)."
-)
-
-
-def change_responsibility(
-    request: HttpRequest, context: str, instance: str, service: Callable[..., Responsibility]
-) -> HttpResponse:
-    """Take or release through the service and go back where the button was, saying what happened
-    (a no-op says so too; a refusal is an error message)."""
-    if not can_acknowledge(request.user):
-        return forbidden(request, TAKE_READ_ONLY)
-    environment = get_object_or_404(Environment, context=context, instance=instance)
-    try:
-        done = service(environment, user=request.user)
-    except PermissionRefused:
-        return forbidden(request, TAKE_READ_ONLY)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        (messages.success if done.changed else messages.info)(request, done.message)
-    return redirect(safe_next(request, reverse("inventory:environment", args=[context, instance])))
-
-
-@staff_page
-@require_POST
-def take_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
-    """Take responsibility ("I'm on it"), or take it over from whoever holds it."""
-    return change_responsibility(request, context, instance, take)
-
-
-@staff_page
-@require_POST
-def release_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
-    """Hand the environment back: nobody holds it afterwards."""
-    return change_responsibility(request, context, instance, release)
-
-
-@staff_page
-@require_POST
-def verify_environment(request: HttpRequest, context: str, instance: str) -> HttpResponse:
-    """Re-verify: queue a verification run through the service (or find the one already queued) and go
-    back where the button was. The service refuses without a base URL or while a bootstrap is active."""
-    if not can_verify(request.user):
-        return forbidden(
-            request, "You can read inventory but not ask for a verification run: that needs the verify permission."
-        )
-    environment = get_object_or_404(Environment, context=context, instance=instance)
-    try:
-        run, created = queue_verification(
-            environment, trigger=VerificationTrigger.OPERATOR, requested_by=request.user.get_username()
-        )
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        (messages.success if created else messages.info)(request, queued_message(run, created, environment))
-    return redirect(safe_next(request, reverse("inventory:environment", args=[context, instance])))

@@ -33,7 +33,7 @@ from inventory.forms import AcknowledgeForm
 from inventory.models import (
     EnvironmentInventory,
 )
-from inventory.models.inventory import RELATED as INVENTORY_RELATED
+from inventory.models.queries import RELATED as INVENTORY_RELATED
 from inventory.services import Responsibility, acknowledge, release, take
 from inventory.templatetags.status_badges import badge_column, field_badge, freshness_badge
 from launchplane.errors import ServiceError

@@ -19,7 +19,7 @@ from inventory.models import (
     VerificationRun,
 )
 from inventory.models.base import RECORD_ID_PATTERN, SLUG_PATTERN
-from inventory.models.inventory import DEPLOYMENT_SUMMARY, VERIFICATION_SUMMARY
+from inventory.models.queries import DEPLOYMENT_SUMMARY, VERIFICATION_SUMMARY
 from inventory.rules import CHECKS, IdentityInput
 from launchplane.api.fields import (
     AnswerSerializer,

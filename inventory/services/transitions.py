@@ -19,7 +19,7 @@ from inventory.models import (
     EnvironmentInventory,
     InventoryTransition,
 )
-from inventory.models.inventory import SEVERITY
+from inventory.models.queries import SEVERITY
 from inventory.rules import (
     IdentityComparison,
     IdentityInput,
