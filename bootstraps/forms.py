@@ -9,7 +9,7 @@ from django import forms
 from bootstraps.choices import ProviderState
 from bootstraps.models import validate_evidence_reference
 from bootstraps.services.reconciliation import NOTE_MAX_LENGTH
-from inventory.forms import UTCDateTimeLocalField
+from inventory.forms import InlineHiddenInput, InlineTextarea, InlineTextInput, UTCDateTimeLocalField
 
 
 class ReconcileForm(forms.Form):
@@ -32,6 +32,7 @@ class ReconcileForm(forms.Form):
     evidence_reference = forms.CharField(
         label="Evidence",
         max_length=500,
+        widget=InlineTextInput,
         strip=False,  # rule 13: kept exactly as typed, or refused
         validators=[validate_evidence_reference],
         help_text="A link to the provider's job or log, or a ticket id. Kept exactly as typed.",
@@ -41,10 +42,10 @@ class ReconcileForm(forms.Form):
         label="Note",
         required=False,
         max_length=NOTE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=InlineTextarea(attrs={"rows": 2}),
         help_text="Optional: what you saw.",
     )
-    operation_id = forms.CharField(required=False, widget=forms.HiddenInput, max_length=128)
+    operation_id = forms.CharField(required=False, widget=InlineHiddenInput, max_length=128)
 
     def __init__(self, *args: Any, environment_key: str = "", **kwargs: Any) -> None:
         # Several forms may share the review page; a per-environment id keeps their labels unique.

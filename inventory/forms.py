@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
+from django.forms.widgets import Input
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+
+def attributes_html(attrs: dict[str, Any]) -> SafeString:
+    """What ``django/forms/widgets/attrs.html`` makes of a widget's attributes, in their order: ``True``
+    is a bare name, ``False`` is left out (``flatatt`` sorts them, so it is not the same HTML). Values
+    are escaped as ``conditional_escape`` would, without its lazy-string checks on every call."""
+    parts = []
+    for name, value in attrs.items():
+        if value is True:
+            parts.append(f" {html.escape(name)}")
+        elif value is not False:
+            shown = value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+            parts.append(f' {html.escape(name)}="{shown}"')
+    return mark_safe("".join(parts))
 
 
 class InlineTextarea(forms.Textarea):
@@ -18,22 +34,35 @@ class InlineTextarea(forms.Textarea):
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
         return format_html(
-            '<textarea name="{}"{}>\n{}</textarea>', widget["name"], flatatt(widget["attrs"]), widget["value"] or ""
+            '<textarea name="{}"{}>\n{}</textarea>',
+            widget["name"],
+            attributes_html(widget["attrs"]),
+            widget["value"] or "",
         )
 
 
-class InlineDateTimeLocalInput(forms.DateTimeInput):
-    """A ``datetime-local`` input rendered by a Python function, for the same reason as
-    ``InlineTextarea`` (the queue has one per environment); the HTML is Django's ``input.html``'s."""
-
-    input_type = "datetime-local"
+class InlineInput(Input):
+    """Django's ``<input>`` widgets rendered by a Python function, for the same reason as
+    ``InlineTextarea`` (the queue has several per environment); the HTML is Django's ``input.html``'s."""
 
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
         shown = format_html(' value="{}"', widget["value"]) if widget["value"] is not None else ""
         return format_html(
-            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], shown, flatatt(widget["attrs"])
+            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], shown, attributes_html(widget["attrs"])
         )
+
+
+class InlineTextInput(InlineInput, forms.TextInput):
+    pass
+
+
+class InlineHiddenInput(InlineInput, forms.HiddenInput):
+    pass
+
+
+class InlineDateTimeLocalInput(InlineInput, forms.DateTimeInput):
+    input_type = "datetime-local"
 
 
 DATETIME_LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
