@@ -33,6 +33,7 @@ from launchplane.api.fields import (
     StrictIntegerField,
     StrictRegexField,
     StrictSerializer,
+    UniqueChoiceListField,
 )
 
 UNVERIFIABLE_ONLY = [RuntimeIdentityStatus.UNVERIFIABLE.value]
@@ -195,7 +196,7 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     base_url = serializers.URLField(
         required=False, allow_blank=True, max_length=200, trim_whitespace=False, validators=[HTTP_URL]
     )
-    required_checks = serializers.ListField(
+    required_checks = UniqueChoiceListField(
         child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
     )
     requires_runtime_identity = StrictBooleanField(required=False)
@@ -217,11 +218,6 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     preview_marker = StrictCharField(required=False, allow_blank=True, max_length=200)
     verify_tls = StrictBooleanField(required=False)
     verify_after_records = StrictBooleanField(required=False)
-
-    def validate_required_checks(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("List each check once.")
-        return value
 
 
 class EnvironmentCreateSerializer(EnvironmentSettingsSerializer):

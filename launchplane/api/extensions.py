@@ -1,6 +1,6 @@
-"""drf-spectacular knows our bearer authentication."""
+"""drf-spectacular knows our bearer authentication and what our own fields enforce."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -9,3 +9,27 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An API client's token."}
+
+
+class IdentifierFieldSchema(OpenApiSerializerFieldExtension):
+    """An identifier (rule 13): its pattern and the ``identifier`` format, which names the rest of the
+    rule (the invisible code points a short pattern cannot list)."""
+
+    target_class = "launchplane.api.fields.IdentifierField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from launchplane.api.fields import IDENTIFIER_FORMAT, IDENTIFIER_HELP, IDENTIFIER_PATTERN
+
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema.update(pattern=IDENTIFIER_PATTERN, format=IDENTIFIER_FORMAT)
+        schema["description"] = f"{schema['description']} {IDENTIFIER_HELP}" if "description" in schema else IDENTIFIER_HELP
+        return schema
+
+
+class UniqueChoiceListFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "launchplane.api.fields.UniqueChoiceListField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["uniqueItems"] = True
+        return schema

@@ -20,6 +20,9 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
+EVIDENCE_TIME_HELP = "ISO 8601 with a timezone, from 1970-01-01T00:00:00Z up to (not including) 9000-01-01T00:00:00Z."
+
+
 def parse_aware(value: object) -> datetime | None:
     """An ISO 8601 string with a timezone, as UTC inside [EARLIEST, LATEST); None when it is not one."""
     if not isinstance(value, str):
@@ -76,6 +79,11 @@ class AwareDateTimeField(serializers.DateTimeField):
         "naive": "Give a timezone (for example 2026-11-27T12:00:00Z).",
         "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, between 1970 and 9000.",
     }
+
+    def __init__(self, **kwargs):
+        # OpenAPI 3 has no bounds for a date-time: the document says them where generators show them.
+        kwargs.setdefault("help_text", EVIDENCE_TIME_HELP)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, value):
         parsed = parse_aware(value)
@@ -143,6 +151,31 @@ def identifier_problem(value: str) -> str | None:
         if unicodedata.category(char) in INVISIBLE_CATEGORIES:
             return f"Identifiers may not contain control or invisible characters (U+{ord(char):04X})."
     return None
+
+
+# What OpenAPI can say compactly about an identifier (rule 13): no leading or trailing whitespace and no
+# control character (C0, DEL, C1, U+2028/U+2029). The full rule (no format, private-use or unassigned
+# code point either) is the ``identifier`` format, described where the pattern is used.
+_EDGE = "\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+_INNER = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+IDENTIFIER_PATTERN = f"^(?:[^{_EDGE}](?:[^{_INNER}]*[^{_EDGE}])?)?$"
+IDENTIFIER_FORMAT = "identifier"
+IDENTIFIER_HELP = (
+    "Taken exactly as sent: no leading or trailing whitespace, and no control, format (U+200B, U+FEFF, "
+    "U+202E ...), line or paragraph separator, private-use or unassigned code point anywhere."
+)
+
+
+class UniqueChoiceListField(serializers.ListField):
+    """A list of choices, each at most once (the schema says ``uniqueItems``)."""
+
+    default_error_messages = {"duplicate": "List each value once."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            self.fail("duplicate")
+        return value
 
 
 class IdentifierField(StrictCharField):

@@ -26,6 +26,147 @@ def close_request_bodies(result: dict, generator, request, public) -> dict:
     return result
 
 
+def allow_empty_filters(result: dict, generator, request, public) -> dict:
+    """An empty filter value (``?state=``) means no filter (rule 13), for every optional query
+    parameter: say so, so that a client or a fuzzer does not read it as a value outside the enum."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
+# Path parameters as the URLs route them (drf-spectacular reads the lookup regexes, not the slug rule).
+PATH_PARAMETERS = {
+    "context": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 63},
+    "instance": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 63},
+}
+
+
+def constrain_path_parameters(result: dict, generator, request, public) -> dict:
+    """A context or instance in a path is a lowercase slug of at most 63 characters (404 otherwise)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETERS:
+                    parameter["schema"] = dict(PATH_PARAMETERS[parameter["name"]])
+    return result
+
+
+# The runtime identity rule (PRODUCT.md): `runtime_identity_status` is only ever `unverifiable`, which
+# contradicts a non-null identity (400 `contradictory_result`); an observation needs one or the other.
+UNVERIFIABLE_SENT = {
+    "title": "Unverifiable",
+    "description": "runtime_identity_status `unverifiable`; observed_runtime_identity left out or null.",
+    "required": ["runtime_identity_status"],
+    "properties": {"observed_runtime_identity": {"nullable": True, "enum": [None]}},
+}
+IDENTITY_RULES = {
+    "ObservationCreateRequest": {
+        "oneOf": [
+            {
+                "title": "Identity reported",
+                "description": "observed_runtime_identity sent (JSON null: the runtime reported none).",
+                "required": ["observed_runtime_identity"],
+                "not": {"required": ["runtime_identity_status"]},
+            },
+            UNVERIFIABLE_SENT,
+        ]
+    },
+    **{
+        name: {
+            "oneOf": [
+                {
+                    "title": "Identity optional",
+                    "description": "No runtime_identity_status; observed_runtime_identity optional.",
+                    "not": {"required": ["runtime_identity_status"]},
+                },
+                UNVERIFIABLE_SENT,
+            ]
+        }
+        for name in ("DeploymentCreateRequest", "ResultRequest", "OneShotResultRequest")
+    },
+}
+
+
+def state_identity_rules(result: dict, generator, request, public) -> dict:
+    """Say with ``oneOf`` which identity fields a body may carry together."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, rule in IDENTITY_RULES.items():
+        if name in schemas:
+            schemas[name].update(rule)
+    return result
+
+
+def _link(target: str, *, parameters: dict | None = None, body: dict | None = None, description: str) -> dict:
+    link: dict = {"operationId": target, "description": description}
+    if parameters:
+        link["parameters"] = parameters
+    if body:
+        link["requestBody"] = body
+    return link
+
+
+PAIR = {"context": "$response.body#/context", "instance": "$response.body#/instance"}
+# (path, method, status) -> links to the operations that follow it; targets named by (path, method).
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, str, str]]] = {
+    ("/api/v1/environments/", "post", "201"): {
+        "ReadEnvironment": ("/api/v1/environments/{context}/{instance}/", "get", "parameters", "The read model."),
+        "ReadHistory": ("/api/v1/environments/{context}/{instance}/history/", "get", "parameters", "Its history."),
+        "RecordObservation": (
+            "/api/v1/environments/{context}/{instance}/observations/",
+            "post",
+            "parameters",
+            "Observe its runtime.",
+        ),
+        "RecordDeployment": ("/api/v1/deployments/", "post", "body", "Deploy an artifact to it."),
+        "StartBootstrap": ("/api/v1/bootstraps/", "post", "body", "Bootstrap its data."),
+    },
+    ("/api/v1/deployments/", "post", "201"): {
+        "ReadDeployment": ("/api/v1/deployments/{record_id}/", "get", "record_id", "The record."),
+        "ReadEnvironment": ("/api/v1/environments/{context}/{instance}/", "get", "parameters", "The read model."),
+    },
+    ("/api/v1/bootstraps/", "post", "201"): {
+        "ReadBootstrap": ("/api/v1/bootstraps/{operation_id}/", "get", "operation_id", "The operation."),
+        "ReportResult": ("/api/v1/bootstraps/{operation_id}/result/", "post", "operation_id", "Its result."),
+        "ReportProgress": ("/api/v1/bootstraps/{operation_id}/events/", "post", "operation_id", "Its progress."),
+        "Cancel": ("/api/v1/bootstraps/{operation_id}/cancel/", "post", "operation_id", "Cancel it."),
+        "ReadEnvironment": ("/api/v1/environments/{context}/{instance}/", "get", "parameters", "The read model."),
+    },
+    ("/api/v1/bootstraps/{operation_id}/result/", "post", "200"): {
+        "ReadBootstrap": ("/api/v1/bootstraps/{operation_id}/", "get", "operation_id", "The operation."),
+        "ReadEnvironment": ("/api/v1/environments/{context}/{instance}/", "get", "parameters", "The read model."),
+    },
+}
+
+
+def add_links(result: dict, generator, request, public) -> dict:
+    """OpenAPI links between operations (create an environment, deploy to it, read it back; start a
+    bootstrap, report its result): what a client does next, and the chains stateful testing follows."""
+    paths = result.get("paths", {})
+    for (path, method, status), links in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        built = {}
+        for name, (target_path, target_method, binding, description) in links.items():
+            target = paths.get(target_path, {}).get(target_method)
+            if target is None:
+                continue
+            if binding == "body":
+                link = _link(target["operationId"], body=PAIR, description=description)
+            elif binding == "parameters":
+                link = _link(target["operationId"], parameters=PAIR, description=description)
+            else:
+                link = _link(
+                    target["operationId"], parameters={binding: f"$response.body#/{binding}"}, description=description
+                )
+            built[name] = link
+        response["links"] = built
+    return result
+
+
 def error(description: str, code: str, message: str, fields: dict | None = None) -> OpenApiResponse:
     return OpenApiResponse(
         ErrorSerializer,
@@ -78,17 +219,27 @@ LIST_ERRORS = {
     404: error("A page past the end.", "not_found", "Invalid page."),
 }
 
+# What launchplane.api.idempotency accepts: 1-255 visible ASCII characters (no spaces).
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"}
+IDEMPOTENCY_RULES = (
+    "1-255 visible ASCII characters (anything else answers 400 `validation_error`). The same key and body "
+    "from the same client replay the first response with `Idempotent-Replayed: true`; the same key with "
+    "another method, path or body answers 422 `idempotency_key_reused`; a duplicate while the first is in "
+    "flight answers 409 `idempotency_in_flight`; a request refused with a 4xx keeps no key."
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
+    type=IDEMPOTENCY_KEY_SCHEMA,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="Retry safely: the same key and body replay the first response with Idempotent-Replayed: true.",
+    description=f"Retry safely. {IDEMPOTENCY_RULES}",
 )
 IDEMPOTENCY_KEY_REQUIRED = OpenApiParameter(
     "Idempotency-Key",
+    type=IDEMPOTENCY_KEY_SCHEMA,
     location=OpenApiParameter.HEADER,
     required=True,
-    description="Required to start a bootstrap. The same key and body replay the first response.",
+    description=f"Required to start a bootstrap (400 `idempotency_key_required` without one). {IDEMPOTENCY_RULES}",
 )
 
 
