@@ -33,3 +33,29 @@ class UniqueChoiceListFieldSchema(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         schema["uniqueItems"] = True
         return schema
+
+
+class StrictCharFieldSchema(OpenApiSerializerFieldExtension):
+    """Text fields refuse NUL characters (DRF's ``ProhibitNullCharactersValidator``)."""
+
+    target_class = "launchplane.api.fields.StrictCharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema.setdefault("pattern", "^[^\\x00]*$")
+        return schema
+
+
+class AwareDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    """Evidence timestamps: a timezone, and a year from 1970 to 8999 as written (a pattern, since OpenAPI
+    has no bounds for a date-time)."""
+
+    target_class = "launchplane.api.fields.AwareDateTimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from launchplane.api.fields import EVIDENCE_TIME_HELP, EVIDENCE_TIME_PATTERN
+
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["pattern"] = EVIDENCE_TIME_PATTERN
+        schema["description"] = EVIDENCE_TIME_HELP
+        return schema

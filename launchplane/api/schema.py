@@ -54,15 +54,15 @@ def constrain_path_parameters(result: dict, generator, request, public) -> dict:
     return result
 
 
-# The runtime identity rule (PRODUCT.md): `runtime_identity_status` is only ever `unverifiable`, which
-# contradicts a non-null identity (400 `contradictory_result`); an observation needs one or the other.
-UNVERIFIABLE_SENT = {
-    "title": "Unverifiable",
-    "description": "runtime_identity_status `unverifiable`; observed_runtime_identity left out or null.",
-    "required": ["runtime_identity_status"],
-    "properties": {"observed_runtime_identity": {"nullable": True, "enum": [None]}},
-}
-IDENTITY_RULES = {
+# The runtime identity rule (PRODUCT.md): `runtime_identity_status` is only ever `unverifiable`; an
+# observation carries an identity or says it is unverifiable. Sending `unverifiable` together with a
+# non-null identity answers 400 `contradictory_result`; that half is said in words (below), since the
+# `oneOf` branch for it (`enum: [null]`) breaks generated clients.
+IDENTITY_CONTRADICTION = (
+    "runtime_identity_status `unverifiable` says the prober could not read the runtime's identity: sent with a "
+    "non-null observed_runtime_identity it answers 400 `contradictory_result`."
+)
+IDENTITY_RULES: dict[str, dict] = {
     "ObservationCreateRequest": {
         "oneOf": [
             {
@@ -71,31 +71,43 @@ IDENTITY_RULES = {
                 "required": ["observed_runtime_identity"],
                 "not": {"required": ["runtime_identity_status"]},
             },
-            UNVERIFIABLE_SENT,
-        ]
-    },
-    **{
-        name: {
-            "oneOf": [
-                {
-                    "title": "Identity optional",
-                    "description": "No runtime_identity_status; observed_runtime_identity optional.",
-                    "not": {"required": ["runtime_identity_status"]},
-                },
-                UNVERIFIABLE_SENT,
-            ]
-        }
-        for name in ("DeploymentCreateRequest", "ResultRequest", "OneShotResultRequest")
+            {
+                "title": "Unverifiable",
+                "description": "runtime_identity_status `unverifiable`; observed_runtime_identity left out (or null).",
+                "required": ["runtime_identity_status"],
+            },
+        ],
     },
 }
+IDENTITY_DESCRIBED = ("ObservationCreateRequest", "DeploymentCreateRequest", "ResultRequest", "OneShotResultRequest")
+
+
+# A result reports how the run ended: `pending` and `running` are statuses of an active operation only
+# (sent in a result they answer 400 `contradictory_result`).
+RESULT_RUN_STATUSES = {"type": "string", "enum": ["pass", "fail", "not_run", "unknown"]}
+RESULT_CONTRADICTIONS = (
+    "Contradictory results answer 400 `contradictory_result` naming the fields: run `not_run` with "
+    "data_mutated other than false; run `pass` with data_mutated false; run `fail` or `not_run` with "
+    "post_deploy_status `pass` or `fail`; `unverifiable` with a non-null identity; data_mutated false when "
+    "the operation already knows it is true."
+)
 
 
 def state_identity_rules(result: dict, generator, request, public) -> dict:
-    """Say with ``oneOf`` which identity fields a body may carry together."""
+    """Say with ``oneOf`` which identity fields a body may carry together, and which run statuses a
+    result may report."""
     schemas = result.get("components", {}).get("schemas", {})
+    for name in ("ResultRequest", "OneShotResultRequest"):
+        if name in schemas:
+            schemas[name]["properties"]["bootstrap_run_status"] = dict(RESULT_RUN_STATUSES)
+            schemas[name]["description"] = RESULT_CONTRADICTIONS
     for name, rule in IDENTITY_RULES.items():
         if name in schemas:
             schemas[name].update(rule)
+    for name in IDENTITY_DESCRIBED:
+        status = schemas.get(name, {}).get("properties", {}).get("runtime_identity_status")
+        if status is not None:
+            schemas[name]["properties"]["runtime_identity_status"] = {"allOf": [status], "description": IDENTITY_CONTRADICTION}
     return result
 
 
