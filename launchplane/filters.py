@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
-from django_filters import IsoDateTimeFilter
 from django.utils.dateparse import parse_datetime
+from django_filters import IsoDateTimeFilter
 from django_filters.fields import IsoDateTimeField
 
 from launchplane.api.fields import (

@@ -22,7 +22,9 @@ class IdentifierFieldSchema(OpenApiSerializerFieldExtension):
 
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         schema.update(pattern=IDENTIFIER_PATTERN, format=IDENTIFIER_FORMAT)
-        schema["description"] = f"{schema['description']} {IDENTIFIER_HELP}" if "description" in schema else IDENTIFIER_HELP
+        schema["description"] = (
+            f"{schema['description']} {IDENTIFIER_HELP}" if "description" in schema else IDENTIFIER_HELP
+        )
         return schema
 
 

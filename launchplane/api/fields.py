@@ -80,7 +80,6 @@ class AwareDateTimeField(serializers.DateTimeField):
         "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, with a year from 1970 to 8999.",
     }
 
-
     def to_internal_value(self, value):
         parsed = parse_aware(value)
         if parsed is None:

@@ -97,9 +97,10 @@ def state_identity_rules(result: dict, generator, request, public) -> dict:
     """Say with ``oneOf`` which identity fields a body may carry together, and which run statuses a
     result may report."""
     schemas = result.get("components", {}).get("schemas", {})
+    schemas["ResultRunStatusEnum"] = dict(RESULT_RUN_STATUSES)
     for name in ("ResultRequest", "OneShotResultRequest"):
         if name in schemas:
-            schemas[name]["properties"]["bootstrap_run_status"] = dict(RESULT_RUN_STATUSES)
+            schemas[name]["properties"]["bootstrap_run_status"] = {"$ref": "#/components/schemas/ResultRunStatusEnum"}
             schemas[name]["description"] = RESULT_CONTRADICTIONS
     for name, rule in IDENTITY_RULES.items():
         if name in schemas:
@@ -107,7 +108,10 @@ def state_identity_rules(result: dict, generator, request, public) -> dict:
     for name in IDENTITY_DESCRIBED:
         status = schemas.get(name, {}).get("properties", {}).get("runtime_identity_status")
         if status is not None:
-            schemas[name]["properties"]["runtime_identity_status"] = {"allOf": [status], "description": IDENTITY_CONTRADICTION}
+            schemas[name]["properties"]["runtime_identity_status"] = {
+                "allOf": [status],
+                "description": IDENTITY_CONTRADICTION,
+            }
     return result
 
 
