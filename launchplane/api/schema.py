@@ -93,10 +93,23 @@ RESULT_CONTRADICTIONS = (
 )
 
 
+# An environment's base_url: an http(s) URL, or empty (no URL: nothing to verify).
+BASE_URL = {
+    "anyOf": [
+        {"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 200},
+        {"type": "string", "maxLength": 0},
+    ],
+    "description": "An http:// or https:// URL of at most 200 characters, or empty (no URL: nothing to verify).",
+}
+
+
 def state_identity_rules(result: dict, generator, request, public) -> dict:
     """Say with ``oneOf`` which identity fields a body may carry together, and which run statuses a
     result may report."""
     schemas = result.get("components", {}).get("schemas", {})
+    for name in ("EnvironmentCreateRequest", "PatchedEnvironmentSettingsRequest"):
+        if "base_url" in schemas.get(name, {}).get("properties", {}):
+            schemas[name]["properties"]["base_url"] = dict(BASE_URL)
     schemas["ResultRunStatusEnum"] = dict(RESULT_RUN_STATUSES)
     for name in ("ResultRequest", "OneShotResultRequest"):
         if name in schemas:

@@ -15,6 +15,10 @@ delete its ``KNOWN_PROBLEMS`` entry and its marker.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -303,3 +307,157 @@ def test_every_known_problem_is_pinned_by_a_test():
         module, _, name = problem.pinned_by.rpartition("::")
         source = (REPO_ROOT / module if module else Path(__file__)).read_text()
         assert f"def {name}(" in source, problem
+
+
+# --- schemathesis from outside: every check, every phase, against a live server -------------------
+
+LIVE_SEED = 20261203
+LIVE_MAX_EXAMPLES = 6  # per operation and phase: about a minute and a half per database on CI's two cores
+LIVE_HOOKS = "tests.api.schemathesis_hooks"
+
+
+@dataclass(frozen=True)
+class Tolerated:
+    """A failure the document cannot prevent, and why. ``operation`` is the report's label (``METHOD
+    /path``, or ``Stateful tests`` for a failure inside a chain of linked calls); ``answer`` is text the
+    server's answer must contain (its error code or message), so that only this cause is tolerated:
+    another failure of the same check on the same operation still fails the test."""
+
+    code: str
+    operation: str
+    answer: str
+    reason: str
+
+
+KEY_REUSE = (
+    "Stateful: schemathesis generates few distinct Idempotency-Keys ('0' again and again), and a key the "
+    "same client already used with another body answers 422 idempotency_key_reused (PRODUCT.md, "
+    "Idempotency). Which keys a client used before is state no schema can carry."
+)
+IN_THE_FUTURE = (
+    "Temporal: evidence timestamps later than the server's clock (beyond the allowed skew) are refused as "
+    "'in the future'. The bound moves with the clock; OpenAPI can only state fixed bounds (the 1970-8999 "
+    "year range is in the document as a pattern)."
+)
+WRITES = [
+    "POST /api/v1/environments/",
+    "POST /api/v1/deployments/",
+    "POST /api/v1/bootstraps/",
+    "POST /api/v1/bootstraps/{operation_id}/result/",
+    "POST /api/v1/bootstraps/{operation_id}/cancel/",
+    "POST /api/v1/bootstraps/{operation_id}/events/",
+    "POST /api/v1/environments/{context}/{instance}/observations/",
+    "POST /api/v1/environments/{context}/{instance}/verify/",
+    "Stateful tests",
+]
+TIMED = [
+    "POST /api/v1/deployments/",
+    "POST /api/v1/bootstraps/",
+    "POST /api/v1/bootstraps/{operation_id}/result/",
+    "POST /api/v1/environments/{context}/{instance}/observations/",
+    "Stateful tests",
+]
+# The one allow-list of the live run. Anything else schemathesis reports fails the test.
+TOLERATED: list[Tolerated] = [
+    *(Tolerated("ST202", operation, '"code":"idempotency_key_reused"', KEY_REUSE) for operation in WRITES),
+    *(Tolerated("ST202", operation, "is in the future", IN_THE_FUTURE) for operation in TIMED),
+]
+
+BLOCK = re.compile(r"^_{3,} (.+?) _{3,}$", re.MULTILINE)
+FAILURE = re.compile(r"^- (ST\d{3}) ", re.MULTILINE)
+
+
+def reported_failures(output: str) -> list[tuple[str, str, str]]:
+    """Each failure in the run's FAILURES section: (check code, operation label, its text)."""
+    section = output.partition("= FAILURES =")[2].partition("= WARNINGS =")[0].partition("= SUMMARY =")[0]
+    found = []
+    parts = BLOCK.split(section)
+    for label, body in zip(parts[1::2], parts[2::2], strict=True):
+        pieces = FAILURE.split(body)
+        for code, text in zip(pieces[1::2], pieces[2::2], strict=True):
+            found.append((code, label.strip(), text))
+    return found
+
+
+def untolerated(output: str, report: dict) -> list[tuple[str, str, str]]:
+    failures = reported_failures(output)
+    # Every failure the JSON report counts must have been read from the output: nothing slips past.
+    summary = {(failure["code"], operation) for failure in report["failures"] for operation in failure["operations"]}
+    assert summary == {(code, label) for code, label, _ in failures}, (summary, failures)
+    return [
+        (code, label, text[:2000])
+        for code, label, text in failures
+        if not any((entry.code, entry.operation) == (code, label) and entry.answer in text for entry in TOLERATED)
+    ]
+
+
+def run_schemathesis(base_url: str, token: str, folder: Path) -> tuple[dict, str]:
+    """``st run`` as a client team would run it, against ``base_url``; returns its JSON report and output."""
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{base_url}/api/v1/schema/?format=json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        str(LIVE_MAX_EXAMPLES),
+        "--seed",
+        str(LIVE_SEED),
+        "--workers",
+        "1",
+        "--report",
+        "json",
+        "--report-dir",
+        str(folder),
+        "--no-color",
+        "--output-truncate",
+        "false",
+    ]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": LIVE_HOOKS, "PYTHONPATH": str(REPO_ROOT)}
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    output = completed.stdout + completed.stderr
+    reports = sorted(folder.glob("*.json"))
+    assert reports, output[-5000:]
+    return json.loads(reports[-1].read_text()), output
+
+
+@pytest.mark.slow
+def test_schemathesis_with_every_check_and_phase_finds_nothing_outside_the_allow_list(
+    live_server, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "1000000/minute"})
+    _, token = ApiClient.issue("schemathesis-live", contexts=["cm"])
+    report, output = run_schemathesis(live_server.url, token, tmp_path)
+    assert not report["errors"], output[-8000:]
+    assert {name for name, phase in report["phases"].items() if phase["status"] != "skip"} >= {
+        "coverage",
+        "fuzzing",
+        "stateful",
+    }, report["phases"]
+    assert not untolerated(output, report), output[-20000:]
+
+
+def test_every_tolerated_failure_says_why():
+    for entry in TOLERATED:
+        assert entry.code.startswith("ST") and entry.operation and entry.answer and len(entry.reason) > 80, entry
+
+
+def test_the_allow_list_reads_failures_from_schemathesis_output():
+    output = (
+        "==== FAILURES ====\n____ POST /api/v1/deployments/ ____\n1. Test Case ID: x\n\n- ST202 Schema-valid request "
+        'rejected\n[400] Bad Request:\n    `{"error":{"message":"finished_at is in the future"}}`\n\n'
+        "- ST201 Schema-violating request accepted\n[201] Created\n==== SUMMARY ====\n"
+    )
+    report = {
+        "failures": [
+            {"code": "ST202", "operations": ["POST /api/v1/deployments/"]},
+            {"code": "ST201", "operations": ["POST /api/v1/deployments/"]},
+        ]
+    }
+    assert [(code, label) for code, label, _ in untolerated(output, report)] == [("ST201", "POST /api/v1/deployments/")]
