@@ -272,6 +272,32 @@ IDEMPOTENCY_KEY_REQUIRED = OpenApiParameter(
 )
 
 
+# Rules no OpenAPI 3 document can carry (time relative to now, state), said on the operations they
+# govern; docs/api.md lists them all.
+FUTURE = (
+    "Evidence timestamps later than the server's clock by more than `CLOCK_SKEW_SECONDS` (300 by default) "
+    "answer 400 `validation_error` (in the future)."
+)
+DEPLOYMENT_RULES = (
+    f"{FUTURE} A `record_id` already recorded answers 409 `conflict`; an environment that does not exist "
+    "answers 404 `not_found` (create it first). `unverifiable` with a non-null identity answers 400 "
+    "`contradictory_result`."
+)
+START_RULES = (
+    f"{FUTURE} Another active bootstrap on the environment answers 409 `bootstrap_active`, naming it. With "
+    "`result`, the result's `finished_at` is never before `result.started_at` (or the arrival); its "
+    "contradictions answer 400 `contradictory_result`, naming the fields."
+)
+RESULT_RULES = (
+    f"{FUTURE} `finished_at` is never before the operation's start. A finished or cancelled operation answers "
+    "409 `operation_finished` (a late result for a `timed_out` one is accepted, `late: true`). Contradictions "
+    "answer 400 `contradictory_result`, naming the fields, including `data_mutated` false after a progress "
+    "event said true."
+)
+OBSERVATION_RULES = f"{FUTURE} An observation older than the current deployment's finish is stored, `superseded`."
+ACTIVE_ONLY = "A finished or cancelled operation answers 409 `operation_finished`."
+
+
 class JSONErrorsMixin:
     """The schema and docs views render YAML or HTML when all is well, but their errors (401, 403,
     406) speak the API's JSON error body like every other route under /api/v1/."""
