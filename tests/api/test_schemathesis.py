@@ -1,5 +1,13 @@
 """Schemathesis against /api/v1/schema/: no 5xx, and no response that breaks the schema.
 
+Two runs. The live one (``test_schemathesis_with_every_check_and_phase_...``) is ``st run`` from
+outside, as a client team would run it: ``--checks all``, every phase (examples, coverage, fuzzing,
+stateful along the document's links: create an environment, deploy to it, read it back; start a
+bootstrap, report its result), seeded and bounded (``LIVE_MAX_EXAMPLES``), against pytest-django's live
+server, with the hooks in ``tests/api/schemathesis_hooks.py``. What it may report is the one allow-list
+``TOLERATED``, each entry matched on the server's answer and explained; anything else fails. The
+in-process run below it aims generated requests at seeded records through the WSGI application.
+
 Every operation of the served OpenAPI document gets a bounded, reproducible set of generated requests
 (schemathesis' coverage cases plus ``MAX_EXAMPLES`` fuzzed ones, positive and negative), sent through
 the WSGI application as an API client scoped to ``cm``, where ``cm/testing`` holds a deployment, a
