@@ -202,7 +202,7 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     requires_runtime_identity = StrictBooleanField(required=False)
     verification_ttl_seconds = StrictIntegerField(required=False, min_value=1, max_value=365 * 86400)
     health_path = StrictRegexField(
-        r"^/[^\s#]*\Z",
+        r"^/[^\s\x1c-\x1f\x85\ufeff#]*\Z",  # \s spelt out where Python and ECMA 262 differ (the OpenAPI pattern)
         required=False,
         max_length=200,
         error_messages={"invalid": "Use an absolute path such as /web/health (no spaces, no fragment)."},

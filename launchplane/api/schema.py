@@ -93,10 +93,16 @@ RESULT_CONTRADICTIONS = (
 )
 
 
-# An environment's base_url: an http(s) URL, or empty (no URL: nothing to verify).
+# An environment's base_url: an http(s) URL, or empty (no URL: nothing to verify). The pattern is
+# Django's URLValidator for ASCII hosts (a hostname with a TLD of 2-63 letters, localhost, or an IPv4
+# address; optional user info, port and path); the server also accepts IDN and IPv6 hosts.
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = f"({_LABEL}\\.)+[A-Za-z]{{2,63}}\\.?|localhost|{_OCTET}(\\.{_OCTET}){{3}}"
+HTTP_URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://([^\\s:@/]+(:[^\\s:@/]*)?@)?({_HOST})(:[0-9]{{1,5}})?([/?#][^\\s]*)?$"
 BASE_URL = {
     "anyOf": [
-        {"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 200},
+        {"type": "string", "pattern": HTTP_URL_PATTERN, "maxLength": 200},
         {"type": "string", "maxLength": 0},
     ],
     "description": "An http:// or https:// URL of at most 200 characters, or empty (no URL: nothing to verify).",
@@ -279,7 +285,7 @@ FUTURE = (
     "answer 400 `validation_error` (in the future)."
 )
 DEPLOYMENT_RULES = (
-    f"{FUTURE} A `record_id` already recorded answers 409 `conflict`; an environment that does not exist "
+    f"{FUTURE} `finished_at` is never before `started_at`. A `record_id` already recorded answers 409 `conflict`; an environment that does not exist "
     "answers 404 `not_found` (create it first). `unverifiable` with a non-null identity answers 400 "
     "`contradictory_result`."
 )
