@@ -202,7 +202,9 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     requires_runtime_identity = StrictBooleanField(required=False)
     verification_ttl_seconds = StrictIntegerField(required=False, min_value=1, max_value=365 * 86400)
     health_path = StrictRegexField(
-        r"^/[^\s\x1c-\x1f\x85\ufeff#]*\Z",  # \s spelt out where Python and ECMA 262 differ (the OpenAPI pattern)
+        # No whitespace or control character (the model's rule), spelt out where Python's \s and ECMA 262's
+        # differ, so the OpenAPI pattern means the same to every reader.
+        r"^/[^\s\x00-\x1f\x85\ufeff#]*\Z",
         required=False,
         max_length=200,
         error_messages={"invalid": "Use an absolute path such as /web/health (no spaces, no fragment)."},

@@ -440,10 +440,10 @@ def run_schemathesis(base_url: str, token: str, folder: Path) -> tuple[dict, str
         "--output-truncate",
         "false",
     ]
+    # Run in the temporary folder: schemathesis keeps a cache of past failures in its working directory,
+    # which would make one run depend on the last (and leave files in the repository).
     env = {**os.environ, "SCHEMATHESIS_HOOKS": LIVE_HOOKS, "PYTHONPATH": str(REPO_ROOT)}
-    completed = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+    completed = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False)
     output = completed.stdout + completed.stderr
     reports = sorted(folder.glob("*.json"))
     assert reports, output[-5000:]
