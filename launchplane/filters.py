@@ -7,24 +7,57 @@ filter (400), never silently ignored.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django.utils.dateparse import parse_datetime
 from django_filters import IsoDateTimeFilter
 from django_filters.fields import IsoDateTimeField
 
-from launchplane.api.fields import identifier_problem, parse_aware
+from launchplane.api.fields import (
+    IDENTIFIER_FORMAT,
+    IDENTIFIER_HELP,
+    IDENTIFIER_PATTERN,
+    identifier_problem,
+    is_naive,
+)
+
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
+
+
+def parse_bound(value: object) -> datetime | None:
+    """A filter bound: any ISO 8601 timestamp with a timezone, as UTC; None when it is not one. Unlike
+    evidence (1970 to 9000), a bound needs no limit: one whose UTC value falls before year 1 or after
+    year 9999 is the first or last instant, which selects the same rows, and every database compares
+    those."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return FIRST_INSTANT if parsed.year == datetime.min.year else LAST_INSTANT
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 with a timezone, converted to UTC and kept within the range any database stores."""
+    """ISO 8601 with a timezone, converted to UTC (beyond years 1-9999 UTC: the first or last instant)."""
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        parsed = parse_aware(value)
+        parsed = parse_bound(value)
         if parsed is None:
             raise forms.ValidationError(
-                "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, between 1970 and 9000.",
+                "Give a timezone (for example 2026-11-27T12:00:00Z)."
+                if is_naive(value)
+                else "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z.",
                 code="invalid",
             )
         return parsed
@@ -97,6 +130,19 @@ class IdentifierField(forms.CharField):
 
 class IdentifierFilter(django_filters.CharFilter):
     field_class = IdentifierField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The OpenAPI document (drf-spectacular reads this per filter): the serializers' identifier rule.
+        schema: dict[str, object] = {
+            "type": "string",
+            "pattern": IDENTIFIER_PATTERN,
+            "format": IDENTIFIER_FORMAT,
+            "description": IDENTIFIER_HELP,
+        }
+        if self.extra.get("max_length"):
+            schema["maxLength"] = self.extra["max_length"]
+        self._spectacular_annotation = {"field": schema}
 
 
 class FilterSet(django_filters.FilterSet):

@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "launchplane.api.schema.close_request_bodies",
+        "launchplane.api.schema.allow_empty_filters",
+        "launchplane.api.schema.constrain_path_parameters",
+        "launchplane.api.schema.state_identity_rules",
+        "launchplane.api.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CheckStatusEnum": "inventory.choices.CheckStatus",

@@ -33,7 +33,16 @@ from inventory.api.views import InventoryViewSet, named_environment
 from inventory.models import Environment
 from launchplane.api.auth import restrict
 from launchplane.api.idempotency import idempotent
-from launchplane.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
+from launchplane.api.schema import (
+    ACTIVE_ONLY,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_REQUIRED,
+    LIST_ERRORS,
+    READ_ERRORS,
+    RESULT_RULES,
+    START_RULES,
+    WRITE_ERRORS,
+)
 
 
 @extend_schema_view(
@@ -84,6 +93,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
 
     @extend_schema(
         summary="Start a bootstrap (or record a finished one with `result`)",
+        description=START_RULES,
         request=StartSerializer,
         responses={201: BootstrapResponseSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY_REQUIRED],
@@ -113,6 +123,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
 
     @extend_schema(
         summary="Report a bootstrap's result",
+        description=RESULT_RULES,
         request=ResultSerializer,
         responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
@@ -128,6 +139,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
 
     @extend_schema(
         summary="Cancel an active bootstrap",
+        description=ACTIVE_ONLY,
         request=CancelSerializer,
         responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
@@ -149,6 +161,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
 
     @extend_schema(
         summary="Report progress of a running bootstrap (phase, data_mutated, deadline heartbeat)",
+        description=ACTIVE_ONLY,
         request=EventSerializer,
         responses={200: BootstrapResponseSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],

@@ -33,6 +33,7 @@ from launchplane.api.fields import (
     StrictIntegerField,
     StrictRegexField,
     StrictSerializer,
+    UniqueChoiceListField,
 )
 
 UNVERIFIABLE_ONLY = [RuntimeIdentityStatus.UNVERIFIABLE.value]
@@ -212,13 +213,15 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     base_url = serializers.URLField(
         required=False, allow_blank=True, max_length=200, trim_whitespace=False, validators=[HTTP_URL]
     )
-    required_checks = serializers.ListField(
+    required_checks = UniqueChoiceListField(
         child=StrictChoiceField(choices=list(CHECKS)), required=False, min_length=1, max_length=3
     )
     requires_runtime_identity = StrictBooleanField(required=False)
     verification_ttl_seconds = StrictIntegerField(required=False, min_value=1, max_value=365 * 86400)
     health_path = StrictRegexField(
-        r"^/[^\s#]*\Z",
+        # No whitespace or control character (the model's rule), spelt out where Python's \s and ECMA 262's
+        # differ, so the OpenAPI pattern means the same to every reader.
+        r"^/[^\s\x00-\x1f\x85\ufeff#]*\Z",
         required=False,
         max_length=200,
         error_messages={"invalid": "Use an absolute path such as /web/health (no spaces, no fragment)."},
@@ -234,11 +237,6 @@ class EnvironmentSettingsSerializer(StrictSerializer):
     preview_marker = StrictCharField(required=False, allow_blank=True, max_length=200)
     verify_tls = StrictBooleanField(required=False)
     verify_after_records = StrictBooleanField(required=False)
-
-    def validate_required_checks(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("List each check once.")
-        return value
 
 
 class EnvironmentCreateSerializer(EnvironmentSettingsSerializer):

@@ -45,7 +45,14 @@ from inventory.services import (
 )
 from inventory.services.verification import queue_verification
 from launchplane.api.idempotency import idempotent
-from launchplane.api.schema import IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
+from launchplane.api.schema import (
+    DEPLOYMENT_RULES,
+    IDEMPOTENCY_KEY,
+    LIST_ERRORS,
+    OBSERVATION_RULES,
+    READ_ERRORS,
+    WRITE_ERRORS,
+)
 from launchplane.api.viewsets import ScopedViewSet
 from launchplane.errors import NotFound
 
@@ -106,6 +113,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
 
     @extend_schema(
         summary="Create an environment",
+        description="A `context`/`instance` pair that already exists answers 409 `conflict`.",
         request=EnvironmentCreateSerializer,
         responses={201: EnvironmentSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
@@ -184,6 +192,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
 
     @extend_schema(
         summary="Record an observation of the runtime's identity",
+        description=OBSERVATION_RULES,
         request=ObservationCreateSerializer,
         responses={201: ObservationSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
@@ -235,6 +244,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invent
 
     @extend_schema(
         summary="Record an artifact deployment",
+        description=DEPLOYMENT_RULES,
         request=DeploymentCreateSerializer,
         responses={201: DeploymentResponseSerializer, **WRITE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],

@@ -14,27 +14,30 @@ from rest_framework import ISO_8601, serializers
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-# Timestamps outside this range are refused: they are never real evidence, and databases (or Python's
-# UTC conversion) cannot store the far ends.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# Evidence timestamps are written with a year from 1970 to 8999 (any offset): others are never real
+# evidence, and databases (or Python's UTC conversion) cannot store the far ends. The year as written,
+# not as UTC, so that the OpenAPI document can say the same with a pattern (``EVIDENCE_TIME_PATTERN``).
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 8999
+EVIDENCE_TIME_PATTERN = "^(19[7-9][0-9]|[2-8][0-9]{3})-"
+EVIDENCE_TIME_HELP = "ISO 8601 with a timezone, written with a year from 1970 to 8999."
 
 
 def parse_aware(value: object) -> datetime | None:
-    """An ISO 8601 string with a timezone, as UTC inside [EARLIEST, LATEST); None when it is not one."""
+    """An ISO 8601 string with a timezone and a year from 1970 to 8999 as written, as UTC; None when it
+    is not one."""
     if not isinstance(value, str):
         return None
     try:
         parsed = parse_datetime(value.strip())
     except ValueError:
         return None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None or parsed.tzinfo is None or not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
         return None
     try:
-        parsed = parsed.astimezone(UTC)
+        return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-    return parsed if EARLIEST <= parsed < LATEST else None
 
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -74,7 +77,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "naive": "Give a timezone (for example 2026-11-27T12:00:00Z).",
-        "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, between 1970 and 9000.",
+        "invalid": "Use ISO 8601 with a timezone, for example 2026-11-27T12:00:00Z, with a year from 1970 to 8999.",
     }
 
     def to_internal_value(self, value):
@@ -143,6 +146,31 @@ def identifier_problem(value: str) -> str | None:
         if unicodedata.category(char) in INVISIBLE_CATEGORIES:
             return f"Identifiers may not contain control or invisible characters (U+{ord(char):04X})."
     return None
+
+
+# What OpenAPI can say compactly about an identifier (rule 13): no leading or trailing whitespace and no
+# control character (C0, DEL, C1, U+2028/U+2029). The full rule (no format, private-use or unassigned
+# code point either) is the ``identifier`` format, described where the pattern is used.
+_EDGE = "\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+_INNER = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+IDENTIFIER_PATTERN = f"^(?:[^{_EDGE}](?:[^{_INNER}]*[^{_EDGE}])?)?$"
+IDENTIFIER_FORMAT = "identifier"
+IDENTIFIER_HELP = (
+    "Taken exactly as sent: no leading or trailing whitespace, and no control, format (U+200B, U+FEFF, "
+    "U+202E ...), line or paragraph separator, private-use or unassigned code point anywhere."
+)
+
+
+class UniqueChoiceListField(serializers.ListField):
+    """A list of choices, each at most once (the schema says ``uniqueItems``)."""
+
+    default_error_messages = {"duplicate": "List each value once."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            self.fail("duplicate")
+        return value
 
 
 class IdentifierField(StrictCharField):

@@ -82,8 +82,10 @@ def idempotent(*, required: bool = False) -> Callable:
     def decorator(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def wrapper(view, request, *args, **kwargs):
-            key = request.headers.get(HEADER, "").strip()
-            if not key:
+            # No header means no key; a header that is there is the key exactly as sent, so an empty or
+            # padded one is refused like any other key outside the rule (the OpenAPI pattern).
+            key = request.headers.get(HEADER)
+            if key is None or (required and key == ""):
                 if required:
                     return Response(
                         error_body(

@@ -64,6 +64,25 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_schema_operation_parameters(self, view):
+        """``page`` and ``page_size`` with the bounds the server enforces."""
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number from 1 (a page past the end answers 404).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, 1 to {self.max_page_size} (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")
         if raw == "":

@@ -278,3 +278,13 @@ def test_a_record_id_sent_as_a_json_number_is_rejected(automation) -> None:
     error = error_of(response, 400, "validation_error")
     assert "record_id" in error["fields"]
     assert DeploymentRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "bound",
+    ["0001-01-01T00:00:00+05:00", "1900-01-01T00:00:00Z", "9999-12-31T23:00:00-05:00", "9999-12-31T23:59:59Z"],
+)
+def test_a_date_filter_accepts_every_valid_date(automation, bound):
+    for name in ("finished_after", "finished_before"):
+        response = automation.http.get("/api/v1/deployments/", {name: bound})
+        assert response.status_code == 200, (name, bound, response.content[:300])

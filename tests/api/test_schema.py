@@ -207,3 +207,78 @@ def test_the_docs_page_renders_for_a_staff_session(db):
     page = response.content.decode()
     assert "swagger-ui" in page.lower()
     assert "/api/v1/schema/" in page
+
+
+# --- What the server enforces, said in the document (issue 15) -------------------------------------
+
+POSTS = [(path, "post") for path, methods in CONTRACT.items() if "post" in methods] + [
+    ("/api/v1/bootstraps/{operation_id}/events/", "post"),
+    ("/api/v1/environments/{context}/{instance}/verify/", "post"),
+]
+
+
+def request_schema(document: dict, path: str, method: str = "post") -> dict:
+    body = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    return component(document, body)
+
+
+def test_every_post_states_the_idempotency_key_rule(document):
+    for path, method in POSTS:
+        [header] = [p for p in document["paths"][path][method]["parameters"] if p["name"] == "Idempotency-Key"]
+        assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"}
+        assert "idempotency_key_reused" in header["description"], path
+        assert header.get("required", False) is (path == "/api/v1/bootstraps/"), path
+
+
+def test_required_checks_are_unique_and_identifiers_have_patterns_and_lengths(document):
+    for name in ("EnvironmentCreateRequest", "PatchedEnvironmentSettingsRequest"):
+        checks = document["components"]["schemas"][name]["properties"]["required_checks"]
+        assert (checks["uniqueItems"], checks["minItems"], checks["maxItems"]) == (True, 1, 3), name
+    deployment = document["components"]["schemas"]["DeploymentCreateRequest"]["properties"]
+    assert deployment["artifact_id"]["maxLength"] == 512 and deployment["artifact_id"]["format"] == "identifier"
+    assert deployment["source_git_ref"]["pattern"] == deployment["artifact_id"]["pattern"]
+    assert deployment["context"]["pattern"] == "^[a-z0-9][a-z0-9_-]*$" and deployment["context"]["maxLength"] == 63
+    assert deployment["record_id"]["pattern"] == "^[A-Za-z0-9._:-]{1,128}$"
+    assert deployment["finished_at"]["pattern"] == "^(19[7-9][0-9]|[2-8][0-9]{3})-"
+    environment = document["paths"]["/api/v1/environments/{context}/{instance}/"]["get"]["parameters"]
+    assert {p["name"]: p["schema"]["maxLength"] for p in environment if p["in"] == "path"} == {
+        "context": 63,
+        "instance": 63,
+    }
+
+
+def test_an_observation_says_with_one_of_when_its_identity_may_be_left_out(document):
+    observation = document["components"]["schemas"]["ObservationCreateRequest"]
+    branches = {branch["title"]: branch for branch in observation["oneOf"]}
+    assert branches["Identity reported"]["required"] == ["observed_runtime_identity"]
+    assert branches["Identity reported"]["not"] == {"required": ["runtime_identity_status"]}
+    assert branches["Unverifiable"]["required"] == ["runtime_identity_status"]
+    assert "contradictory_result" in observation["properties"]["runtime_identity_status"]["description"]
+
+
+def test_a_result_lists_only_the_statuses_a_run_ends_with(document):
+    enum = document["components"]["schemas"]["ResultRunStatusEnum"]["enum"]
+    assert sorted(enum) == ["fail", "not_run", "pass", "unknown"]
+
+
+def test_list_filters_carry_the_server_enums_and_allow_an_empty_value(document):
+    from inventory.choices import InventoryState
+
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/environments/"]["get"]["parameters"]}
+    assert sorted(parameters["state"]["schema"]["items"]["enum"]) == sorted(InventoryState.values)
+    assert all(p["allowEmptyValue"] for p in parameters.values() if p["in"] == "query")
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert (parameters["page_size"]["schema"]["minimum"], parameters["page_size"]["schema"]["maximum"]) == (1, 500)
+
+
+def test_operations_are_linked_for_clients_and_stateful_testing(document):
+    created = document["paths"]["/api/v1/environments/"]["post"]["responses"]["201"]["links"]
+    assert created["RecordDeployment"]["requestBody"] == {
+        "context": "$response.body#/context",
+        "instance": "$response.body#/instance",
+    }
+    assert created["ReadEnvironment"]["operationId"] == "environments_retrieve"
+    started = document["paths"]["/api/v1/bootstraps/"]["post"]["responses"]["201"]["links"]
+    assert started["ReportResult"]["parameters"] == {"operation_id": "$response.body#/operation_id"}
+    deployed = document["paths"]["/api/v1/deployments/"]["post"]["responses"]["201"]["links"]
+    assert set(deployed) == {"ReadDeployment", "ReadEnvironment"}
