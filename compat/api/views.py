@@ -119,7 +119,13 @@ class CompatViewSet(ScopedViewSet):
             "and optional `Idempotency-Key` (one key table with /api/v1/). A `deploy.status` pass or fail "
             "records a deployment; an attempted `bootstrap` records a one-shot bootstrap (after the "
             "deployment, in one transaction); `deploy.status` skipped or pending with an attempted "
-            "bootstrap records the bootstrap alone. See docs/compat.md."
+            "bootstrap records the bootstrap alone. See docs/compat.md.\n\n"
+            "Rules across fields, which the document does not carry (400 `invalid_request`): a record "
+            "reports a `deploy.status` pass or fail or an attempted `bootstrap`, or there is nothing to "
+            "record; a `bootstrap` not attempted has both statuses `skipped`, an attempted one neither; a "
+            "`post_deploy_update` not attempted is `skipped`; a verified `destination_health` names its "
+            "URLs, its timeout and pass or fail; `deploy.finished_at` is not before `deploy.started_at` "
+            "and neither is in the future."
         ),
         request=UpstreamSubmissionSerializer,
         responses={202: UpstreamAcceptedSerializer, **WRITE_ERRORS},
