@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -69,12 +68,12 @@ class VersionField(serializers.Field):
         return value
 
 
-@extend_schema_field(OpenApiTypes.NUMBER)
+@extend_schema_field({"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 86400})
 class SecondsField(serializers.FloatField):
     """A JSON number of seconds (integer or not), above 0 and at most a day; strings are refused."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(min_value=0, max_value=86400, **kwargs)
+        super().__init__(max_value=86400, **kwargs)  # "above 0" below: min_value would say ">= 0" in the schema
 
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):

@@ -84,6 +84,8 @@ class CompatViewSet(ScopedViewSet):
     queryset = DeploymentRecord.objects.none()
     # No OPTIONS metadata (there is no one serializer to describe): 405 in the envelope, not a 500.
     metadata_class = None
+    # So that a 405's Allow header lists only what is answered (OPTIONS is not).
+    http_method_names = ["get", "post", "head"]
     trace_id: str
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:

@@ -60,3 +60,9 @@ def test_the_evidence_post_documents_its_answers_and_takes_an_idempotency_key(do
     assert {"artifact_identity", "context", "instance", "source_git_ref"} <= set(record["required"])
     assert "record_id" not in record["required"]  # left out, Launchplane assigns one
     assert record["additionalProperties"] is False
+
+
+def test_a_timeout_is_documented_as_above_zero_as_the_server_refuses_zero(document):
+    """A reviewer found `minimum: 0` in the document while the server refuses 0 (``exclusiveMinimum``)."""
+    timeout = document["components"]["schemas"]["UpstreamDestinationHealthRequest"]["properties"]["timeout_seconds"]
+    assert (timeout["minimum"], timeout.get("exclusiveMinimum"), timeout["maximum"]) == (0, True, 86400)
