@@ -129,6 +129,10 @@ def _review_transition(
     )
 
 
+def _held_since(inventory: EnvironmentInventory) -> str:
+    return f" since {inventory.assigned_at:%Y-%m-%d %H:%M} UTC" if inventory.assigned_at else ""
+
+
 def take(environment: Environment, *, user: Any, now: datetime | None = None) -> Responsibility:
     """``user`` takes responsibility for the environment ("I'm on it"), or takes it over from whoever
     holds it (the reason names both). Taking what you already hold changes nothing and says so.
@@ -144,8 +148,8 @@ def take(environment: Environment, *, user: Any, now: datetime | None = None) ->
         inventory = lock_inventory(environment)
         previous = inventory.holder
         if inventory.assignee_id == user.pk:
-            since = f" since {inventory.assigned_at:%Y-%m-%d %H:%M} UTC" if inventory.assigned_at else ""
-            return Responsibility(inventory, None, previous, f"You already hold {environment}{since}: nothing changed.")
+            message = f"You already hold {environment}{_held_since(inventory)}: nothing changed."
+            return Responsibility(inventory, None, previous, message)
         if inventory.is_settled(now):
             raise InvalidInput(
                 f"{environment} is current and fresh: there is nothing to take responsibility for.",
@@ -155,8 +159,7 @@ def take(environment: Environment, *, user: Any, now: datetime | None = None) ->
             reason = f"Taken by {actor}."
             message = f"You took {environment}."
         else:
-            held = f" since {inventory.assigned_at:%Y-%m-%d %H:%M} UTC" if inventory.assigned_at else ""
-            reason = f"Taken over by {actor} from {previous} (held{held})."
+            reason = f"Taken over by {actor} from {previous} (held{_held_since(inventory)})."
             message = f"You took {environment} over from {previous}."
         inventory.assignee = user
         inventory.assigned_at = now
