@@ -11,9 +11,10 @@ of ``make test``, and no test checks its figures (speed is never checked by time
 3. measures the ceiling: pgbench TPC-B on a database of its own (``<name>_pgbench``, scale 4, 4 clients,
    2 threads, ``BENCH_PGBENCH_SECONDS`` (15) seconds), on the same PostgreSQL;
 4. serves the app with gunicorn (``BENCH_WORKERS`` (2) sync workers, DEBUG off) on a free loopback port and
-   drives each endpoint in turn from ``BENCH_CLIENTS`` (4) threads, each with its own keep-alive
-   ``httpx.Client``, for ``BENCH_REQUESTS`` (400) requests or ``BENCH_SECONDS`` (20) seconds, whichever
-   comes first, after a short warm-up that is not counted. Writes are spread over the environments (each
+   drives each endpoint in turn from ``BENCH_CLIENTS`` (4) threads, each with its own connection
+   (the standard library's ``http.client``: the load client shares the machine's cores with the server and
+   the database, so it is kept as cheap as a client can be), for ``BENCH_REQUESTS`` (400) requests or
+   ``BENCH_SECONDS`` (20) seconds, whichever comes first, after a short warm-up that is not counted. Writes are spread over the environments (each
    thread has its own share of them, so no two requests wait on one row lock);
 5. prints a table per endpoint — requests, errors, req/s, p50, p99, req/s as a share of pgbench's tps,
    the page's size — with the target, and exits non-zero when a target is missed or any answer was not 2xx;
@@ -28,7 +29,7 @@ such as ``board,read``) measures only the endpoints whose names contain one: bot
 endpoint, never for figures that are reported.
 
 Latencies are wall-clock per request at the client, connection set-up included (gunicorn's sync workers
-close the connection after each answer, so a keep-alive client reconnects). With more clients than workers,
+close the connection after each answer, so the client reconnects for every request). With more clients than workers,
 a request may wait for a free worker: that wait is part of what users feel, and part of p50.
 
 Other variables reach gunicorn unchanged (``CONN_MAX_AGE``, say). Only loopback is contacted.
@@ -38,6 +39,7 @@ Exit status: 0 every target met, 1 a target missed or an error answer, 2 the run
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -51,15 +53,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402
 
 from tests.liveserver import (  # noqa: E402  (after the path is set)
     LOOPBACK,
@@ -369,42 +370,97 @@ class Measured:
         return missed
 
 
+class Client:
+    """One client thread's connection: the standard library's ``http.client``, which costs the shared cores
+    a fraction of what a full-featured client does. It reconnects by itself when the server closed the
+    connection after an answer (gunicorn's sync workers always do)."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        parts = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(parts.hostname or LOOPBACK, parts.port, timeout=REQUEST_TIMEOUT)
+        self.headers = headers
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lowercase names; repeated ones joined by newlines) and body of the answer."""
+        try:
+            self.connection.request(method, path, body=body, headers={**self.headers, **(headers or {})})
+            answer = self.connection.getresponse()
+            content = answer.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # a broken connection is not reused: the next request opens a new one
+            raise
+        found: dict[str, str] = {}
+        for name, value in answer.getheaders():
+            found[name.lower()] = f"{found[name.lower()]}\n{value}" if name.lower() in found else value
+        if answer.will_close:
+            self.connection.close()
+        return answer.status, found, content
+
+    def send_json(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, bytes]:
+        payload = None if body is None else json.dumps(body).encode()
+        extra = {**headers, "Content-Type": "application/json"} if payload is not None else headers
+        status, _, content = self.request(method, path, payload, extra)
+        return status, content
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Session:
     """Who the clients are: the API token, and the staff session cookies for the pages."""
 
-    def __init__(
-        self, base_url: str, token: str, cookies: httpx.Cookies, server_pid: int = 0, database: str = ""
-    ) -> None:
+    def __init__(self, base_url: str, token: str, cookies: str, server_pid: int = 0, database: str = "") -> None:
         self.base_url = base_url
         self.token = token
-        self.cookies = cookies
+        self.cookies = cookies  # a Cookie header's value
         self.server_pid = server_pid  # gunicorn's master: its CPU and its workers' are the server's
         self.database = database  # the backends whose command line names it are the database's
 
-    def client(self, page: bool) -> httpx.Client:
-        headers = {"Accept": "text/html"} if page else {"Authorization": f"Bearer {self.token}"}
-        return httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            cookies=self.cookies if page else None,
-            timeout=REQUEST_TIMEOUT,
-            follow_redirects=False,  # a redirect to the login page is an error, not a page
-        )
+    def client(self, page: bool) -> Client:
+        # Redirects are never followed: a redirect to the login page is an error, not a page.
+        headers = {"Accept": "text/html", "Cookie": self.cookies} if page else {"Authorization": f"Bearer {self.token}"}
+        return Client(self.base_url, headers)
 
 
-def log_in(base_url: str, username: str, password: str) -> httpx.Cookies:
-    """Log in through the login form, as a person would; returns the session's cookies."""
-    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
-        form = client.get("/login/")
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-        if form.status_code != 200 or match is None:
-            raise SetupError(f"GET /login/ answered {form.status_code} without a CSRF token")
-        answer = client.post(
-            "/login/", data={"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)}
+def cookies_of(headers: dict[str, str], jar: SimpleCookie) -> SimpleCookie:
+    for line in headers.get("set-cookie", "").split("\n"):
+        if line:
+            jar.load(line)
+    return jar
+
+
+def log_in(base_url: str, username: str, password: str) -> str:
+    """Log in through the login form, as a person would; returns the session's Cookie header."""
+    jar: SimpleCookie = SimpleCookie()
+    with Client(base_url, {}) as client:
+        status, headers, content = client.request("GET", "/login/")
+        cookies_of(headers, jar)
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', content.decode())
+        if status != 200 or match is None:
+            raise SetupError(f"GET /login/ answered {status} without a CSRF token")
+        form = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)})
+        status, headers, _ = client.request(
+            "POST",
+            "/login/",
+            form.encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": "; ".join(f"{k}={m.value}" for k, m in jar.items()),
+                "Referer": f"{base_url}/login/",
+            },
         )
-        if answer.status_code != 302 or "sessionid" not in client.cookies:
-            raise SetupError(f"logging in as {username!r} answered {answer.status_code}, not a redirect")
-        return client.cookies
+        cookies_of(headers, jar)
+        if status != 302 or "sessionid" not in jar:
+            raise SetupError(f"logging in as {username!r} answered {status}, not a redirect")
+        return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -450,18 +506,18 @@ def drive(endpoint: Endpoint, session: Session, shares: list[Share], config: Con
     start_line = threading.Barrier(config.clients + 1, timeout=REQUEST_TIMEOUT * (WARM_UP + 1))
     deadline = [0.0]
 
-    def send(client: httpx.Client, share: Share, key: str) -> tuple[float, int, str | None]:
+    def send(client: Client, share: Share, key: str) -> tuple[float, int, str | None]:
         request = endpoint.make(share, key)
         started = time.perf_counter()
         try:
-            answer = client.request(request.method, request.path, json=request.body, headers=request.headers)
-            size = len(answer.content)
-        except httpx.HTTPError as exc:
+            status, content = client.send_json(request.method, request.path, request.body, request.headers)
+        except (OSError, http.client.HTTPException) as exc:
             return time.perf_counter() - started, 0, f"{request.method} {request.path}: {type(exc).__name__} {exc}"
         seconds = time.perf_counter() - started
-        if not 200 <= answer.status_code < 300:
-            return seconds, size, f"{request.method} {request.path} answered {answer.status_code}: {answer.text[:300]}"
-        return seconds, size, None
+        if not 200 <= status < 300:
+            text = content[:300].decode(errors="replace")
+            return seconds, len(content), f"{request.method} {request.path} answered {status}: {text}"
+        return seconds, len(content), None
 
     def client_thread(index: int) -> None:
         try:
@@ -660,9 +716,10 @@ def wait_until_ready(base_url: str, process: subprocess.Popen, log_path: Path, t
         if process.poll() is not None:
             raise SetupError(f"gunicorn exited with {process.returncode}:\n{tail(log_path)}")
         try:
-            if httpx.get(f"{base_url}/login/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
+            with Client(base_url, {}) as client:
+                if client.request("GET", "/login/")[0] == 200:
+                    return
+        except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.2)
     raise SetupError(f"gunicorn did not answer within {timeout:.0f}s:\n{tail(log_path)}")
