@@ -55,6 +55,16 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
     return inventory
 
 
+def written_read_model(environment: Environment, now: datetime) -> EnvironmentInventory:
+    """The read model a write answers with: the inventory its service locked, read and saved, which
+    ``lock_inventory`` leaves on the environment (Django keeps a one-to-one's reverse side there), so the
+    answer costs no query; read afresh when no service left one. Either way its overdue operations were
+    expired under that lock, and its freshness is computed from the row like any read model's."""
+    if Environment.inventory.related.is_cached(environment):
+        return environment.inventory
+    return read_model(environment, now, expired=True)
+
+
 def named_read_model(context: str, instance: str, now: datetime) -> EnvironmentInventory | None:
     """The read model of the environment named by its pair, or None when there is none: one query
     (the environment's columns come with it) unless an operation of it is overdue."""

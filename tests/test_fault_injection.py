@@ -782,11 +782,9 @@ def overdue_late_result(now: datetime, user: Any) -> Prepared:
 
 
 def overdue_deployment(now: datetime, user: Any) -> Prepared:
-    operation = overdue_operation(now)
-    return Prepared(
-        deployment_call(operation.environment, now),
-        lambda: expire_overdue(now, environment=operation.environment),
-    )
+    # A record expires the overdue operation under its own lock, in its own transaction (lock_inventory):
+    # a fault after the expiry rolls both back, and the retry does both.
+    return Prepared(deployment_call(overdue_operation(now).environment, now))
 
 
 def overdue_in_two_environments(now: datetime, user: Any) -> Prepared:
@@ -805,9 +803,6 @@ def overdue_in_two_environments(now: datetime, user: Any) -> Prepared:
 
 OVERDUE = {
     "late-bootstrap-result": Service(overdue_late_result, {BootstrapOperation: 0, InventoryTransition: 2}),
-    "deployment-beside-an-overdue-bootstrap": Service(
-        overdue_deployment, {DeploymentRecord: 1, InventoryTransition: 2}
-    ),
     "expire-overdue-in-two-environments": Service(
         overdue_in_two_environments, {InventoryTransition: 2}, (("cm", "testing"), ("cm", "prod"))
     ),
@@ -819,6 +814,16 @@ def test_a_fault_after_an_expiry_committed_on_its_own_keeps_only_the_whole_expir
     reviewer: Any, name: str
 ) -> None:
     check_service(name, OVERDUE[name], reviewer)
+
+
+def test_a_fault_in_a_deployment_beside_an_overdue_bootstrap_leaves_neither_expiry_nor_record_and_the_retry_does_both(
+    reviewer: Any,
+) -> None:
+    check_service(
+        "deployment-beside-an-overdue-bootstrap",
+        Service(overdue_deployment, {DeploymentRecord: 1, InventoryTransition: 2}),
+        reviewer,
+    )
 
 
 def test_a_fault_in_a_late_result_over_the_api_leaves_the_expiry_whole_or_not_at_all_and_nothing_of_the_result(

@@ -128,6 +128,8 @@ def lock_operation(operation: BootstrapOperation, now: datetime) -> tuple[Enviro
     inventory = lock_inventory(operation.environment)
     operation = BootstrapOperation.objects.get(pk=operation.pk)
     operation.environment = inventory.environment
+    if inventory.last_bootstrap_id == operation.pk:  # one object: what the write changes, its answer shows
+        inventory.last_bootstrap = operation
     return inventory, operation
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from bootstraps.models import BootstrapOperation
@@ -25,6 +25,7 @@ from inventory.services import (
     next_sequence,
 )
 from launchplane.errors import BootstrapActive, InvalidInput, OperationFinished
+from launchplane.transactions import atomic
 
 Status = BootstrapOperation.Status
 CauseType = InventoryTransition.CauseType
@@ -46,7 +47,10 @@ def start_locked(
     request_fingerprint: str,
     now: datetime,
     started_at: datetime | None = None,
+    insert: bool = True,
 ) -> BootstrapOperation:
+    """A new running operation on the locked inventory's environment (rule 10 checked). ``insert=False``
+    leaves it unsaved, for a caller that finishes it before inserting it (a one-shot: one INSERT)."""
     environment = inventory.environment
     if data_source not in BootstrapOperation.DataSource.values:
         raise InvalidInput(
@@ -57,10 +61,13 @@ def start_locked(
         raise InvalidInput(
             f"timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}.", fields={"timeout_seconds": "out of range"}
         )
-    # One query for the active operation (at most one, rule 10): overdue, it times out first (rule 9).
-    active = BootstrapOperation.objects.filter(environment=environment).active().first()
+    # The active operation, if any, is the latest bootstrap: at most one is active (rule 10) and a start
+    # moves last_bootstrap to it, so the locked row says so without a query. Overdue, it times out
+    # first (rule 9; lock_inventory(now=...) has done so already for the callers here).
+    latest = inventory.last_bootstrap
+    active = latest if latest is not None and latest.is_active else None
     if active is not None and active.deadline <= now:
-        expire_operation_locked(inventory, active, now)
+        expire_operation_locked(inventory, BootstrapOperation.objects.get(pk=active.pk), now)
         active = None
     if active is not None:
         raise BootstrapActive(
@@ -68,26 +75,36 @@ def start_locked(
             fields={"operation_id": active.operation_id},
             active_operation_id=active.operation_id,
         )
+    operation = BootstrapOperation(
+        environment=environment,
+        sequence=next_sequence(inventory),
+        data_source=data_source,
+        reason=reason,
+        requested_by=actor,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        status=Status.RUNNING,
+        bootstrap_run_status=BootstrapOperation.RunStatus.RUNNING,
+        data_state_before=inventory.data_state,
+        data_detail_before=inventory.data_detail,
+        timeout_seconds=timeout_seconds,
+        deadline=now + timedelta(seconds=timeout_seconds),
+        started_at=started_at or now,
+    )
+    if insert:
+        insert_operation(operation)
+    return operation
+
+
+def insert_operation(operation: BootstrapOperation) -> None:
+    """Insert a new operation. The partial unique index is the last word on rule 10: a second active
+    operation inserted meanwhile answers ``bootstrap_active`` (a savepoint keeps the caller's transaction,
+    except in an all-or-nothing request: launchplane/transactions.py)."""
     try:
-        with transaction.atomic():  # a savepoint: the partial unique index is the last word (rule 10)
-            return BootstrapOperation.objects.create(
-                environment=environment,
-                sequence=next_sequence(inventory),
-                data_source=data_source,
-                reason=reason,
-                requested_by=actor,
-                idempotency_key=idempotency_key,
-                request_fingerprint=request_fingerprint,
-                status=Status.RUNNING,
-                bootstrap_run_status=BootstrapOperation.RunStatus.RUNNING,
-                data_state_before=inventory.data_state,
-                data_detail_before=inventory.data_detail,
-                timeout_seconds=timeout_seconds,
-                deadline=now + timedelta(seconds=timeout_seconds),
-                started_at=started_at or now,
-            )
+        with atomic():
+            operation.save(force_insert=True)
     except IntegrityError as exc:
-        raise BootstrapActive(f"Another bootstrap is active on {environment}.") from exc
+        raise BootstrapActive(f"Another bootstrap is active on {operation.environment}.") from exc
 
 
 def start_bootstrap(
@@ -103,8 +120,8 @@ def start_bootstrap(
 ) -> BootstrapOperation:
     """Start a bootstrap: the data side reads ``bootstrap_in_progress`` until its outcome is known."""
     now = now or timezone.now()
-    with transaction.atomic():
-        inventory = lock_inventory(environment)
+    with atomic():
+        inventory = lock_inventory(environment, now=now)  # overdue operations time out first (rule 9)
         operation = start_locked(
             inventory,
             data_source=data_source,
@@ -151,7 +168,7 @@ def cancel_bootstrap(
     expire_overdue(
         now, environment=operation.environment
     )  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
+    with atomic():
         inventory, operation = lock_operation(operation, now)
         if not operation.is_active:
             raise OperationFinished(
@@ -201,7 +218,7 @@ def record_progress(
     expire_overdue(
         now, environment=operation.environment
     )  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
+    with atomic():
         _inventory, operation = lock_operation(operation, now)
         if not operation.is_active:
             raise OperationFinished(

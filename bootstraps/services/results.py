@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from bootstraps.choices import ACTIVE_RUN_STATUSES, RESULT_RUN_STATUSES
@@ -21,7 +20,7 @@ from bootstraps.rules import (
     readiness_of,
 )
 from bootstraps.services.deadlines import expire_overdue, lock_operation, refuse_unmutating
-from bootstraps.services.lifecycle import start_locked
+from bootstraps.services.lifecycle import insert_operation, start_locked
 from inventory.choices import CheckStatus, InventoryEffect
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
 from inventory.rules import NOT_SENT, IdentityInput, compare_identity
@@ -36,6 +35,7 @@ from inventory.services import (
 )
 from inventory.services.verification import queue_after_record
 from launchplane.errors import ContradictoryResult, InvalidInput, NotFound, OperationFinished
+from launchplane.transactions import atomic
 
 Status = BootstrapOperation.Status
 CauseType = InventoryTransition.CauseType
@@ -176,7 +176,8 @@ def _apply_result_locked(
     )
     finished_at = _store_result(operation, result, comparison, expected, now)
 
-    if inventory.last_bootstrap_id != operation.pk:  # step 1: another bootstrap started after this one
+    # Step 1: another bootstrap started after this one (a one-shot's operation, not inserted yet, is the latest).
+    if operation.pk is not None and inventory.last_bootstrap_id != operation.pk:
         operation.readiness_status = readiness_of(facts)
         operation.inventory_effect = InventoryEffect.SUPERSEDED
         operation.save()
@@ -185,7 +186,10 @@ def _apply_result_locked(
     outcome: BootstrapOutcome = decide_result(facts)
     operation.readiness_status = outcome.readiness_status
     operation.inventory_effect = outcome.effect
-    operation.save()
+    if operation.pk is None:
+        insert_operation(operation)  # a one-shot: started and finished in one INSERT
+    else:
+        operation.save()
     changed = [*changed, *note_identity(inventory, result.identity, comparison, finished_at)]
     if outcome.readiness_status == BootstrapOperation.Readiness.READY:
         inventory.current_bootstrap = operation
@@ -228,7 +232,7 @@ def record_bootstrap_result(
     expire_overdue(
         now, environment=operation.environment
     )  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
+    with atomic():
         inventory, operation = lock_operation(operation, now)
         if operation.status in (Status.FINISHED, Status.CANCELLED):
             raise OperationFinished(
@@ -276,8 +280,8 @@ def run_bootstrap_once(
     # Without started_at the start is the arrival — but never after the finish the driver reported
     # (its clock may run up to CLOCK_SKEW_SECONDS behind ours), so the operation never ends before it began.
     started_at = result.started_at or min(now, result.finished_at or now)
-    with transaction.atomic():
-        inventory = lock_inventory(environment)
+    with atomic():
+        inventory = lock_inventory(environment, now=now)  # overdue operations time out first (rule 9)
         operation = start_locked(
             inventory,
             data_source=data_source,
@@ -288,6 +292,7 @@ def run_bootstrap_once(
             request_fingerprint=request_fingerprint,
             now=now,
             started_at=started_at,
+            insert=False,  # inserted once, finished (_apply_result_locked)
         )
         inventory.last_bootstrap = operation
         _apply_result_locked(inventory, operation, result, actor=actor, now=now, changed=["last_bootstrap"])

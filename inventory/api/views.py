@@ -78,9 +78,9 @@ class InventoryViewSet(ScopedViewSet):
     """A scoped viewset whose writes answer with the environment's read model afterwards."""
 
     def answer_context(self, environment: Environment) -> dict[str, Any]:
-        """The serializer context for a write's answer: ``now`` and the read model after the write
-        (its service expired the environment's overdue operations before writing: read it as is)."""
-        return {"now": self.now, "environment": selectors.read_model(environment, self.now, expired=True)}
+        """The serializer context for a write's answer: ``now`` and the read model after the write, as
+        its service left it (``selectors.written_read_model``)."""
+        return {"now": self.now, "environment": selectors.written_read_model(environment, self.now)}
 
 
 @extend_schema_view(

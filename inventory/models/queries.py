@@ -126,12 +126,15 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
         """Everything a read model or a board row shows, in one query."""
         return self.select_related(*RELATED)
 
-    def for_read_model(self) -> "EnvironmentInventoryQuerySet":
+    def for_read_model(self, *, environment: bool = True) -> "EnvironmentInventoryQuerySet":
         """What the API's read model shows, in one query: every column of the inventory and the
-        environment, and of the records it points at only what the read model nests."""
+        environment, and of the records it points at only what the read model nests.
+        ``environment=False`` leaves the environment out, for a caller that holds it already."""
         own = [field.name for field in self.model._meta.concrete_fields]
-        environment = [f"environment__{field.name}" for field in Environment._meta.concrete_fields]
-        return self.with_related().only(*own, *environment, *READ_MODEL_RELATED_FIELDS)
+        if not environment:
+            return self.select_related(*RELATED[1:]).only(*own, *READ_MODEL_RELATED_FIELDS)
+        columns = [f"environment__{field.name}" for field in Environment._meta.concrete_fields]
+        return self.with_related().only(*own, *columns, *READ_MODEL_RELATED_FIELDS)
 
     def for_rows(self) -> "EnvironmentInventoryQuerySet":
         """Everything a board or queue row shows: ``with_related`` without the evidence documents of the

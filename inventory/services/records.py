@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from inventory.choices import CheckStatus, InventoryEffect
@@ -28,7 +27,6 @@ from inventory.rules import (
     deployment_is_superseded,
     observation_is_superseded,
 )
-from inventory.selectors import expire_overdue
 from inventory.services.transitions import (
     Cause,
     apply_transition,
@@ -44,6 +42,7 @@ from inventory.services.transitions import (
 )
 from inventory.services.verification import queue_after_record
 from launchplane.errors import ContradictoryResult, InvalidInput
+from launchplane.transactions import atomic
 
 CauseType = InventoryTransition.CauseType
 
@@ -98,9 +97,8 @@ def record_deployment(
                 "observed_runtime_identity": "sent with unverifiable",
             },
         )
-    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
-        inventory = lock_inventory(environment)
+    with atomic():
+        inventory = lock_inventory(environment, now=now)  # overdue operations time out first (rule 9)
         current = inventory.current_deployment
         record = DeploymentRecord(
             environment=environment,
@@ -226,9 +224,8 @@ def record_observation(
         raise InvalidInput("An observation needs a source.", fields={"source": "required"})
     now = now or timezone.now()
     refuse_future("observed_at", observed_at, now)
-    expire_overdue(environment, now)  # rule 9: before the lock, so the inventory read under it reflects them
-    with transaction.atomic():
-        inventory = lock_inventory(environment)
+    with atomic():
+        inventory = lock_inventory(environment, now=now)  # overdue operations time out first (rule 9)
         current = inventory.current_deployment
         expected = current.own_identity if current else None
         comparison = compare_identity(expected, identity)

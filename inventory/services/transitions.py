@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from inventory.choices import CheckStatus, RuntimeIdentityStatus
@@ -26,8 +26,10 @@ from inventory.rules import (
     combine,
     state_reason,
 )
+from inventory.selectors import expire_overdue, points_at_overdue
 from inventory.signals import transition_applied
 from launchplane.errors import Conflict, InvalidInput
+from launchplane.transactions import atomic
 
 CauseType = InventoryTransition.CauseType
 
@@ -38,23 +40,34 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
     return {"__all__": " ".join(exc.messages)}
 
 
-def lock_inventory(environment: Environment) -> EnvironmentInventory:
-    """Lock and return the environment's inventory row; call inside ``transaction.atomic()``.
+def lock_inventory(environment: Environment, *, now: datetime | None = None) -> EnvironmentInventory:
+    """Lock the environment's inventory row and read it; call inside a transaction.
 
     The row lock serialises every record for one environment (rule 12), so each service reads the
-    pointers it decides on and writes them back without another writer in between.
+    pointers it decides on and writes them back without another writer in between. The lock is taken
+    by a statement of its own (the row's id only) and the row is read after it, with what the read
+    model shows of the records it points at (``for_read_model``): joined into the locking statement,
+    those records would come from that statement's snapshot, and under READ COMMITTED a deployment
+    committed by the writer we waited for would not be in it (PostgreSQL re-reads only the locked row)
+    — tests/test_concurrency.py caught exactly that. Read this way, the inventory a service leaves
+    behind is also the read model its answer shows, with no read of its own.
+
+    With ``now``, an operation of the environment that is overdue at ``now`` times out first (rule 9),
+    under this lock and through the service the sweeper uses; the row says whether one is
+    (``points_at_overdue``), so honouring rule 9 costs a write no query unless something is overdue.
     """
-    inventory, _created = EnvironmentInventory.objects.select_for_update().get_or_create(
-        environment=environment, defaults={"state_changed_at": timezone.now()}
-    )
-    inventory.environment = environment
-    # The current deployment (every record is judged against it) is read by a statement of its own,
-    # after the lock is held: joined into the locking statement, it would come from that statement's
-    # snapshot, and under READ COMMITTED a deployment committed by the writer we waited for would not
-    # be in it (PostgreSQL re-reads only the locked row) — tests/test_concurrency.py caught exactly that.
-    if inventory.current_deployment_id is not None:
-        inventory.current_deployment = DeploymentRecord.objects.get(pk=inventory.current_deployment_id)
-        inventory.current_deployment.environment = environment
+    rows = EnvironmentInventory.objects.select_for_update().filter(pk=environment.pk).values_list("pk", flat=True)
+    if not list(rows):  # every environment is created with its inventory; this only covers a gap
+        EnvironmentInventory.objects.select_for_update().get_or_create(
+            environment=environment, defaults={"state_changed_at": timezone.now()}
+        )
+    inventory = EnvironmentInventory.objects.for_read_model(environment=False).get(pk=environment.pk)
+    if now is not None and points_at_overdue(inventory, now):
+        expire_overdue(environment, now)
+        inventory = EnvironmentInventory.objects.for_read_model(environment=False).get(pk=environment.pk)
+    inventory.environment = environment  # also caches environment.inventory (a one-to-one's reverse side)
+    if inventory.current_deployment is not None:
+        inventory.current_deployment.environment = environment  # its identity names the environment
     return inventory
 
 
@@ -227,7 +240,7 @@ def save_new_record(record: DeploymentRecord) -> None:
     """Insert a deployment record. A record_id taken meanwhile by a writer on another environment (whose
     lock we do not hold) is a 409 like any other reuse, not a 500."""
     try:
-        with transaction.atomic():
+        with atomic():  # a savepoint, except in an all-or-nothing request (launchplane/transactions.py)
             record.save()
     except IntegrityError as exc:
         raise Conflict(RECORD_ID_TAKEN, fields={"record_id": "already used"}) from exc

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from launchplane.api.auth import scope_of
 from launchplane.api.errors import error_body
 from launchplane.models import IdempotencyKey
+from launchplane.transactions import all_or_nothing
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -136,7 +137,8 @@ def idempotent(*, required: bool = False) -> Callable:
             try:
                 # The work and the key's completion commit together: a worker that dies in between
                 # leaves neither, so a retry after the in-flight lease cannot record the work twice.
-                with transaction.atomic():
+                # Any error rolls back all of it, so the services inside open no savepoints.
+                with all_or_nothing():
                     response = handler(view, request, *args, **kwargs)
                     if 200 <= response.status_code < 300:
                         IdempotencyKey.objects.filter(owner=owner, key=key).update(

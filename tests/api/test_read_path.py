@@ -1,6 +1,7 @@
 """Reads travel one road: each request expires overdue operations exactly once (rule 9), through
-``inventory.selectors.expire_overdue``, whatever it reads or writes; a read of one environment asks
-only when its row shows an overdue operation (``selectors.points_at_overdue``)."""
+``inventory.selectors.expire_overdue``, whatever it reads or writes; a read of one environment, and a
+write to one under its row lock, asks only when its row shows an overdue operation
+(``selectors.points_at_overdue``)."""
 
 from __future__ import annotations
 
@@ -45,29 +46,45 @@ def expiries() -> Iterator[list[object]]:
 
 
 @pytest.mark.parametrize(
-    "request_",
-    [
-        ("get", ENVIRONMENTS),
-        ("get", f"{environment_url()}history/"),
-        ("get", BOOTSTRAPS),
-        ("post", DEPLOYMENTS),
-        ("post", "observations"),
-    ],
-    ids=["list", "history", "bootstraps-list", "deployment", "observation"],
+    "url",
+    [ENVIRONMENTS, f"{environment_url()}history/", BOOTSTRAPS],
+    ids=["list", "history", "bootstraps-list"],
 )
-def test_each_request_expires_overdue_operations_once(automation, request_) -> None:
+def test_each_list_expires_overdue_operations_once(automation, url) -> None:
     deployed_env()
-    method, url = request_
     with expiries() as sent:
-        if method == "get":
-            response = automation.http.get(url)
-        elif url == "observations":
-            body = {"observed_runtime_identity": None, "source": "prober", "observed_at": "2026-11-30T00:00:00Z"}
-            response = post(automation.http, f"{environment_url()}observations/", body)
-        else:
-            response = post(automation.http, url, deployment_body(record_id="dep-2"))
-    assert response.status_code in (200, 201), response.json()
+        response = automation.http.get(url)
+    assert response.status_code == 200, response.json()
     assert len(sent) == 1, sent
+
+
+def post_record(automation, kind: str):
+    if kind == "observation":
+        body = {"observed_runtime_identity": None, "source": "prober", "observed_at": timezone.now().isoformat()}
+        return post(automation.http, f"{environment_url()}observations/", body)
+    return post(automation.http, DEPLOYMENTS, deployment_body(record_id="dep-2"))
+
+
+@pytest.mark.parametrize("kind", ["deployment", "observation"])
+def test_a_record_with_nothing_overdue_asks_for_no_expiry(automation, kind) -> None:
+    start(deployed_env())  # active, well within its deadline
+    with expiries() as sent:
+        response = post_record(automation, kind)
+    assert response.status_code == 201, response.json()
+    assert sent == []
+
+
+@pytest.mark.parametrize("kind", ["deployment", "observation"])
+def test_a_record_whose_latest_bootstrap_is_overdue_expires_it_once_first(automation, kind) -> None:
+    operation = start(deployed_env(), now=timezone.now() - timedelta(hours=2), timeout_seconds=60)
+    with expiries() as sent:
+        response = post_record(automation, kind)
+    assert response.status_code == 201, response.json()
+    assert len(sent) == 1, sent
+    environment = response.json()["environment"]
+    assert environment["last_bootstrap"]["operation_id"] == operation.operation_id
+    assert environment["last_bootstrap"]["status"] == "timed_out"
+    assert environment["data_state"] == "unknown"
 
 
 def test_a_read_model_with_nothing_overdue_asks_for_no_expiry(automation) -> None:
