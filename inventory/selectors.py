@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from inventory.choices import Freshness, InventoryState
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
-from inventory.models.queries import EnvironmentInventoryQuerySet
+from inventory.models.queries import READ_MODEL_BY_ID, READ_MODEL_BY_PAIR, EnvironmentInventoryQuerySet
 from inventory.signals import inventory_read
 from launchplane.api.auth import restrict
 
@@ -47,10 +47,12 @@ def read_model(environment: Environment, now: datetime, *, expired: bool = False
     """One environment's inventory as the API shows it (``for_read_model``: its freshness is computed
     from the row by ``rules.freshness``, the same function the SQL annotation mirrors). ``expired=True``
     when the caller has just expired this environment's overdue operations (a write does, under its lock)."""
-    inventory = EnvironmentInventory.objects.for_read_model().get(pk=environment.pk)
-    if not expired and points_at_overdue(inventory, now):
+    inventory = READ_MODEL_BY_ID.first(environment.pk)
+    if not expired and inventory is not None and points_at_overdue(inventory, now):
         expire_overdue(environment, now)
-        inventory = EnvironmentInventory.objects.for_read_model().get(pk=environment.pk)
+        inventory = READ_MODEL_BY_ID.first(environment.pk)
+    if inventory is None:
+        raise EnvironmentInventory.DoesNotExist(f"No inventory for {environment}.")
     inventory.environment = environment
     return inventory
 
@@ -68,15 +70,11 @@ def written_read_model(environment: Environment, now: datetime) -> EnvironmentIn
 def named_read_model(context: str, instance: str, now: datetime) -> EnvironmentInventory | None:
     """The read model of the environment named by its pair, or None when there is none: one query
     (the environment's columns come with it) unless an operation of it is overdue."""
-    try:  # get(), not first(): the pair is unique, and an ORDER BY costs compiling, not only running
-        inventory = EnvironmentInventory.objects.for_read_model().get(
-            environment__context=context, environment__instance=instance
-        )
-    except EnvironmentInventory.DoesNotExist:
-        return None
-    if points_at_overdue(inventory, now):
-        expire_overdue(inventory.environment, now)
-        inventory = EnvironmentInventory.objects.for_read_model().get(pk=inventory.pk)
+    inventory = READ_MODEL_BY_PAIR.first(context, instance)  # compiled once (the pair is unique)
+    if inventory is not None and points_at_overdue(inventory, now):
+        environment = inventory.environment
+        expire_overdue(environment, now)
+        inventory = read_model(environment, now, expired=True)
     return inventory
 
 

@@ -19,7 +19,7 @@ from inventory.models import (
     EnvironmentInventory,
     InventoryTransition,
 )
-from inventory.models.queries import SEVERITY
+from inventory.models.queries import READ_MODEL_BY_ID, SEVERITY
 from inventory.rules import (
     IdentityComparison,
     IdentityInput,
@@ -61,10 +61,10 @@ def lock_inventory(environment: Environment, *, now: datetime | None = None) -> 
         EnvironmentInventory.objects.select_for_update().get_or_create(
             environment=environment, defaults={"state_changed_at": timezone.now()}
         )
-    inventory = EnvironmentInventory.objects.for_read_model(environment=False).get(pk=environment.pk)
+    inventory = READ_MODEL_BY_ID.first(environment.pk)  # for_read_model(), compiled once
     if now is not None and points_at_overdue(inventory, now):
         expire_overdue(environment, now)
-        inventory = EnvironmentInventory.objects.for_read_model(environment=False).get(pk=environment.pk)
+        inventory = READ_MODEL_BY_ID.first(environment.pk)
     inventory.environment = environment  # also caches environment.inventory (a one-to-one's reverse side)
     if inventory.current_deployment is not None:
         inventory.current_deployment.environment = environment  # its identity names the environment

@@ -1,0 +1,91 @@
+"""The read model's query compiled once (``inventory.models.queries.CompiledLookup``) builds exactly the
+objects Django's ``QuerySet`` builds: every loaded field of the inventory and of each record it points
+at, the same fields deferred, and the same answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from inventory.api.serializers import EnvironmentSerializer
+from inventory.models import EnvironmentInventory
+from inventory.models.queries import READ_MODEL_BY_ID, READ_MODEL_BY_PAIR, RELATED
+from inventory.services import acknowledge
+from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, start
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def varied(admin_user) -> list:
+    """Untouched, deployed, partly bootstrapped and acknowledged, mid-bootstrap after a failed deploy, settled."""
+    now = timezone.now()
+    empty = make_environment("cm", "empty")
+    deployed = make_environment("cm", "deployed")
+    deploy(deployed)
+    partial = make_environment("cm", "partial")
+    deploy(partial)
+    bootstrap_once(
+        partial, passing_result(partial, bootstrap_run_status="fail", data_mutated=True, post_deploy_status="not_run")
+    )
+    acknowledge(partial, user=admin_user, note="looking at it")
+    busy = make_environment("other", "busy")
+    deploy(busy, deploy_status="fail", identity=None)
+    start(busy, now=now - timedelta(minutes=5))
+    settled = make_environment("cm", "settled")
+    deploy(settled)
+    finish(start(settled), passing_result(settled))
+    return [empty, deployed, partial, busy, settled]
+
+
+def loaded(obj) -> dict[str, object]:
+    """Every field Django loaded on ``obj`` (deferred ones are absent from ``__dict__``), and which are deferred."""
+    values = {
+        field.attname: obj.__dict__[field.attname]
+        for field in obj._meta.concrete_fields
+        if field.attname in obj.__dict__
+    }
+    return {"values": values, "deferred": sorted(obj.get_deferred_fields())}
+
+
+def the_same(compiled: EnvironmentInventory, orm: EnvironmentInventory) -> None:
+    assert type(compiled) is type(orm)
+    assert loaded(compiled) == loaded(orm)
+    for name in RELATED[1:]:  # the environment: by pair only (below)
+        ours, theirs = getattr(compiled, name), getattr(orm, name)
+        assert (ours is None) == (theirs is None), name
+        if ours is not None:
+            assert loaded(ours) == loaded(theirs), name
+    assert compiled._state.db == orm._state.db and compiled._state.adding is orm._state.adding is False
+
+
+def test_a_lookup_by_id_builds_the_objects_the_orm_builds(varied) -> None:
+    for environment in varied:
+        orm = EnvironmentInventory.objects.for_read_model(environment=False).get(pk=environment.pk)
+        with CaptureQueriesContext(connection) as captured:
+            compiled = READ_MODEL_BY_ID.first(environment.pk)
+            the_same(compiled, orm)  # and no related object needed a query of its own
+        assert len(captured.captured_queries) == 1, environment
+
+
+def test_a_lookup_by_pair_builds_the_objects_and_the_answer_the_orm_builds(varied) -> None:
+    now = timezone.now()
+    for environment in varied:
+        orm = EnvironmentInventory.objects.for_read_model().get(
+            environment__context=environment.context, environment__instance=environment.instance
+        )
+        compiled = READ_MODEL_BY_PAIR.first(environment.context, environment.instance)
+        the_same(compiled, orm)
+        assert loaded(compiled.environment) == loaded(orm.environment)
+        answer = EnvironmentSerializer(compiled, context={"now": now}).data
+        assert answer == EnvironmentSerializer(orm, context={"now": now}).data
+
+
+def test_a_lookup_that_finds_nothing_answers_none(varied) -> None:
+    assert READ_MODEL_BY_ID.first(10**9) is None
+    assert READ_MODEL_BY_PAIR.first("cm", "nowhere") is None
+    assert READ_MODEL_BY_PAIR.first("other", "empty") is None  # each value in its own place
