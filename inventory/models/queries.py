@@ -1,19 +1,14 @@
 """How inventory is read: the related rows a read model, a board row or an admin row shows, the columns
 each of them selects, freshness and severity in SQL, and the queryset that puts them together."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from weakref import WeakKeyDictionary
 
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models
+from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
-from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, for ModelIterable
 
 from inventory.choices import Freshness, InventoryState
 from inventory.models.environment import Environment
+from launchplane.compiled import CompiledLookup
 
 # Worst first: the rank of each state in PRODUCT.md's order of severity (InventoryState is declared in it).
 SEVERITY: dict[str, int] = {state: rank for rank, state in enumerate(InventoryState.values)}
@@ -185,72 +180,8 @@ class EnvironmentInventoryQuerySet(models.QuerySet):
         return self.order_by("severity", "state_changed_at", "pk")
 
 
-class CompiledLookup:
-    """A query Django compiles once per database connection and then runs with other values.
-
-    The read model's ``SELECT`` (nine tables, about a hundred columns) is the same for every environment
-    but the values it looks up, and Django compiling it took three quarters of the time to fetch it
-    (docs/performance.md) — in every read of one environment and every write, which reads its row under
-    the lock. ``build(*values)`` gives the queryset; it is compiled once per connection with
-    ``sentinels`` as the values, which must come out as the query's only parameters, in order. Each
-    lookup then runs that SQL with the values asked for and builds the object as ``QuerySet`` iteration
-    does (``ModelIterable``: the row's own fields, then the related objects by Django's own
-    populators). ``tests/inventory/test_compiled_lookup.py`` proves the objects equal the ORM's.
-    """
-
-    def __init__(self, build: Callable[..., models.QuerySet], *sentinels: object) -> None:
-        self.build = build
-        self.sentinels = sentinels
-        self._compiled: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
-
-    def first(self, *values: object, using: str = "default") -> Any:
-        """The object the values look up, or None."""
-        connection = connections[using]
-        compiled = self._compiled.get(connection)
-        if compiled is None:
-            compiled = self._compiled[connection] = self._compile(using)
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, list(values))  # type: ignore[arg-type]  # the sentinels checked their types
-            rows = cursor.fetchmany(1)
-        for row in compiled.compiler.results_iter(results=[rows]):
-            obj = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
-            for populator in compiled.populators:
-                populator.populate(row, obj)
-            return obj
-        return None
-
-    def _compile(self, using: str) -> "_Compiled":
-        queryset = self.build(*self.sentinels)
-        compiler = queryset.query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
-        if tuple(params) != self.sentinels or compiler.annotation_col_map:
-            raise ImproperlyConfigured(
-                f"{queryset.model.__name__}: a compiled lookup takes only its values: {params!r}"
-            )
-        klass_info = compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        return _Compiled(
-            sql=sql,
-            compiler=compiler,
-            model=klass_info["model"],
-            init_list=[column[0].target.attname for column in compiler.select[start:end]],
-            start=start,
-            end=end,
-            populators=get_related_populators(klass_info, compiler.select, using),
-        )
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    compiler: Any
-    model: Any
-    init_list: list[str]
-    start: int
-    end: int
-    populators: list[Any]
-
-
+# The read model of one environment, compiled once per connection (launchplane/compiled.py): by id under
+# the row lock in every write and for ``selectors.read_model``, by pair for the read endpoint.
 READ_MODEL_BY_ID = CompiledLookup(
     lambda pk: EnvironmentInventoryQuerySet(model=_inventory_model()).for_read_model(environment=False).filter(pk=pk),
     -1,

@@ -18,6 +18,7 @@ from inventory.rules import (
     CHECKS,
 )
 from inventory.services.transitions import validation_fields
+from launchplane.compiled import CompiledLookup
 from launchplane.errors import Conflict, InvalidInput, NotFound
 
 
@@ -99,11 +100,17 @@ def update_environment_settings(environment: Environment, **changes: Any) -> Env
     return environment
 
 
+# Every write names its environment by the pair: compiled once per connection (launchplane/compiled.py).
+ENVIRONMENT_BY_PAIR = CompiledLookup(
+    lambda context, instance: Environment.objects.filter(context=context, instance=instance), "(context)", "(instance)"
+)
+
+
 def get_environment(context: str, instance: str) -> Environment:
-    try:
-        return Environment.objects.get(context=context, instance=instance)
-    except Environment.DoesNotExist as exc:
+    environment = ENVIRONMENT_BY_PAIR.first(context, instance)
+    if environment is None:
         raise NotFound(
             f"No environment {context}/{instance}. Create it first (POST /api/v1/environments/).",
             fields={"context": "unknown environment", "instance": "unknown environment"},
-        ) from exc
+        )
+    return environment

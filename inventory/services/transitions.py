@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from inventory.choices import CheckStatus, RuntimeIdentityStatus
@@ -28,6 +29,7 @@ from inventory.rules import (
 )
 from inventory.selectors import expire_overdue, points_at_overdue
 from inventory.signals import transition_applied
+from launchplane.compiled import CompiledLookup
 from launchplane.errors import Conflict, InvalidInput
 from launchplane.transactions import atomic
 
@@ -38,6 +40,12 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
     if hasattr(exc, "error_dict"):
         return {name: " ".join(m for e in errors for m in e.messages) for name, errors in exc.error_dict.items()}
     return {"__all__": " ".join(exc.messages)}
+
+
+# The row lock, compiled once per connection (launchplane/compiled.py) like the read that follows it.
+LOCK_BY_ID = CompiledLookup(
+    lambda pk: EnvironmentInventory.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True), -1
+)
 
 
 def lock_inventory(environment: Environment, *, now: datetime | None = None) -> EnvironmentInventory:
@@ -56,8 +64,9 @@ def lock_inventory(environment: Environment, *, now: datetime | None = None) -> 
     under this lock and through the service the sweeper uses; the row says whether one is
     (``points_at_overdue``), so honouring rule 9 costs a write no query unless something is overdue.
     """
-    rows = EnvironmentInventory.objects.select_for_update().filter(pk=environment.pk).values_list("pk", flat=True)
-    if not list(rows):  # every environment is created with its inventory; this only covers a gap
+    if not transaction.get_connection().in_atomic_block:  # the compiled lock cannot ask for itself
+        raise TransactionManagementError("lock_inventory() holds its lock until the end of a transaction.")
+    if not LOCK_BY_ID.rows(environment.pk):  # every environment is created with its inventory; this covers a gap
         EnvironmentInventory.objects.select_for_update().get_or_create(
             environment=environment, defaults={"state_changed_at": timezone.now()}
         )

@@ -1,20 +1,28 @@
-"""The read model's query compiled once (``inventory.models.queries.CompiledLookup``) builds exactly the
-objects Django's ``QuerySet`` builds: every loaded field of the inventory and of each record it points
-at, the same fields deferred, and the same answer."""
+"""Queries compiled once (``launchplane.compiled.CompiledLookup``) build exactly the objects Django's
+``QuerySet`` builds: every loaded field of the inventory and of each record it points at, the same fields
+deferred, and the same answer; the environment, the API client and the row lock likewise."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.api.serializers import EnvironmentSerializer
-from inventory.models import EnvironmentInventory
+from inventory.models import Environment, EnvironmentInventory
 from inventory.models.queries import READ_MODEL_BY_ID, READ_MODEL_BY_PAIR, RELATED
-from inventory.services import acknowledge
+from inventory.services import acknowledge, lock_inventory
+from inventory.services.environments import ENVIRONMENT_BY_PAIR
+from inventory.services.transitions import LOCK_BY_ID
+from launchplane.api.auth import CLIENT_BY_TOKEN
+from launchplane.compiled import CompiledLookup
+from launchplane.models import ApiClient
+from tests.api.conftest import make_caller
 from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, start
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +97,31 @@ def test_a_lookup_that_finds_nothing_answers_none(varied) -> None:
     assert READ_MODEL_BY_ID.first(10**9) is None
     assert READ_MODEL_BY_PAIR.first("cm", "nowhere") is None
     assert READ_MODEL_BY_PAIR.first("other", "empty") is None  # each value in its own place
+
+
+def test_the_environment_and_the_client_are_the_objects_the_orm_builds(varied) -> None:
+    make_caller("ci-cm", ["cm"])
+    for environment in varied:
+        compiled = ENVIRONMENT_BY_PAIR.first(environment.context, environment.instance)
+        assert loaded(compiled) == loaded(Environment.objects.get(pk=environment.pk))
+    client = ApiClient.objects.get()
+    assert loaded(CLIENT_BY_TOKEN.first(client.token_hash)) == loaded(client)
+    assert CLIENT_BY_TOKEN.first("0" * 64) is None
+
+
+def test_the_row_lock_answers_the_row_it_locked_and_nothing_for_no_row(varied) -> None:
+    with transaction.atomic():
+        assert LOCK_BY_ID.rows(varied[0].pk) == [(varied[0].pk,)]
+        assert LOCK_BY_ID.rows(10**9) == []
+
+
+def test_the_row_lock_refuses_to_be_taken_outside_a_transaction(varied, monkeypatch) -> None:
+    monkeypatch.setattr(transaction.get_connection(), "in_atomic_block", False)
+    with pytest.raises(TransactionManagementError):
+        lock_inventory(varied[0])
+
+
+def test_a_lookup_whose_query_has_parameters_of_its_own_is_refused() -> None:
+    lookup = CompiledLookup(lambda context: Environment.objects.filter(context=context, instance="prod"), "(context)")
+    with pytest.raises(ImproperlyConfigured):
+        lookup.first("cm")

@@ -1,0 +1,96 @@
+"""Queries Django compiles once per database connection (``CompiledLookup``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, models
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, for ModelIterable
+
+
+class CompiledLookup:
+    """A query Django compiles once per database connection and then runs with other values.
+
+    The read model's ``SELECT`` (nine tables, about a hundred columns) is the same for every environment
+    but the values it looks up, and Django compiling it took three quarters of the time to fetch it
+    (docs/performance.md) — in every read of one environment and every write, which reads its row under
+    the lock; the same holds, smaller, for the token, the environment and the row lock every write
+    looks up. ``build(*values)`` gives the queryset; it is compiled once per connection with
+    ``sentinels`` as the values, which must come out as the query's only parameters, in order. Each
+    lookup then runs that SQL with the values asked for: ``rows`` answers the rows as the database sends
+    them (for a ``values_list`` query), ``first`` builds the object as ``QuerySet`` iteration does
+    (``ModelIterable``: the row's own fields through their converters, then the related objects by
+    Django's own populators). It relies on ``SQLCompiler.as_sql``/``results_iter`` and
+    ``get_related_populators``, Django's own internals, pinned by Django 5.2 LTS:
+    ``tests/inventory/test_compiled_lookup.py`` proves the objects equal the ORM's, and must pass again
+    after a Django upgrade. A compiled query is not checked again at each run the way the ORM checks it
+    (``select_for_update`` outside a transaction, say): callers keep those rules themselves.
+    """
+
+    def __init__(self, build: Callable[..., models.QuerySet], *sentinels: object) -> None:
+        self.build = build
+        self.sentinels = sentinels
+        self._compiled: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
+
+    def rows(self, *values: object, using: str = "default") -> list[tuple[Any, ...]]:
+        """The rows the values select, as the database sends them (no converters)."""
+        return self._run(values, using, size=None)
+
+    def first(self, *values: object, using: str = "default") -> Any:
+        """The object the values look up, or None."""
+        rows = self._run(values, using, size=1)
+        compiled = self._compiled[connections[using]]
+        if compiled.model is None:
+            raise ImproperlyConfigured("This lookup answers rows only (a values_list() or annotated query).")
+        for row in compiled.compiler.results_iter(results=[rows]):
+            obj = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            return obj
+        return None
+
+    def _run(self, values: tuple[object, ...], using: str, size: int | None) -> list[tuple[Any, ...]]:
+        connection = connections[using]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(using)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, list(values))  # type: ignore[arg-type]  # the sentinels checked their types
+            return cursor.fetchall() if size is None else cursor.fetchmany(size)
+
+    def _compile(self, using: str) -> _Compiled:
+        queryset = self.build(*self.sentinels)
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        if tuple(params) != self.sentinels:
+            raise ImproperlyConfigured(
+                f"{queryset.model.__name__}: a compiled lookup takes only its values: {params!r}"
+            )
+        klass_info = compiler.klass_info
+        if klass_info is None or compiler.annotation_col_map:  # values_list(), annotations: rows only
+            return _Compiled(sql=sql, compiler=compiler, model=None, init_list=[], start=0, end=0, populators=[])
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Compiled(
+            sql=sql,
+            compiler=compiler,
+            model=klass_info["model"],
+            init_list=[column[0].target.attname for column in compiler.select[start:end]],
+            start=start,
+            end=end,
+            populators=get_related_populators(klass_info, compiler.select, using),
+        )
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    compiler: Any
+    model: Any
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list[Any]
