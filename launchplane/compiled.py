@@ -22,7 +22,7 @@ class CompiledLookup:
     looks up. ``build(*values)`` gives the queryset; it is compiled once per connection with
     ``sentinels`` as the values, which must come out as the query's only parameters, in order. Each
     lookup then runs that SQL with the values asked for: ``rows`` answers the rows as the database sends
-    them (for a ``values_list`` query), ``first`` builds the object as ``QuerySet`` iteration does
+    them (for a ``values_list`` query), ``first`` and ``all`` build objects as ``QuerySet`` iteration does
     (``ModelIterable``: the row's own fields through their converters, then the related objects by
     Django's own populators). It relies on ``SQLCompiler.as_sql``/``results_iter`` and
     ``get_related_populators``, Django's own internals, pinned by Django 5.2 LTS:
@@ -42,16 +42,24 @@ class CompiledLookup:
 
     def first(self, *values: object, using: str = "default") -> Any:
         """The object the values look up, or None."""
-        rows = self._run(values, using, size=1)
+        found = self._objects(self._run(values, using, size=1), using)
+        return found[0] if found else None
+
+    def all(self, *values: object, using: str = "default") -> list[Any]:
+        """Every object the values select, in the query's order."""
+        return self._objects(self._run(values, using, size=None), using)
+
+    def _objects(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
         compiled = self._compiled[connections[using]]
         if compiled.model is None:
             raise ImproperlyConfigured("This lookup answers rows only (a values_list() or annotated query).")
+        objects = []
         for row in compiled.compiler.results_iter(results=[rows]):
             obj = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
             for populator in compiled.populators:
                 populator.populate(row, obj)
-            return obj
-        return None
+            objects.append(obj)
+        return objects
 
     def _run(self, values: tuple[object, ...], using: str, size: int | None) -> list[tuple[Any, ...]]:
         connection = connections[using]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework import serializers
 
 from bootstraps.models import BootstrapOperation
 from bootstraps.services import BootstrapResult
-from inventory.api.serializers import UNVERIFIABLE_ONLY, WithEnvironment, identity_input, slug_field
+from inventory.api.serializers import UNVERIFIABLE_ONLY, WithEnvironment, identity_of, slug_field
 from inventory.choices import CheckStatus
 from launchplane.api.fields import (
     AwareDateTimeField,
@@ -48,7 +51,11 @@ class ResultSerializer(StrictSerializer):
     error_message = StrictCharField(max_length=10000, required=False, allow_blank=True, default="")
 
     def to_result(self) -> BootstrapResult:
-        data = self.validated_data
+        return self.result_of(self.validated_data)
+
+    @staticmethod
+    def result_of(data: Mapping[str, Any]) -> BootstrapResult:
+        """The result in validated data: this serializer's, or a body's that nests it (a one-shot's)."""
         return BootstrapResult(
             bootstrap_run_status=data["bootstrap_run_status"],
             data_mutated=data["data_mutated"],
@@ -56,7 +63,7 @@ class ResultSerializer(StrictSerializer):
             health_status=data["health_status"],
             canonical_status=data["canonical_status"],
             logo_status=data["logo_status"],
-            identity=identity_input(self),
+            identity=identity_of(data),
             verification_evidence=data.get("verification_evidence", []),
             finished_at=data.get("finished_at"),
             error_message=data["error_message"],

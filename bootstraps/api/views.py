@@ -113,10 +113,8 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
             "request_fingerprint": getattr(request, "request_fingerprint", ""),
             "now": self.now,
         }
-        if "result" in data:
-            result = OneShotResultSerializer(data=request.data["result"])
-            result.is_valid(raise_exception=True)
-            operation = run_bootstrap_once(environment, result.to_result(), **common)
+        if "result" in data:  # validated with the body, nested (OneShotResultSerializer)
+            operation = run_bootstrap_once(environment, OneShotResultSerializer.result_of(data["result"]), **common)
         else:
             operation = start_bootstrap(environment, **common)
         return self.respond(operation, status.HTTP_201_CREATED)

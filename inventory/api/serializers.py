@@ -5,6 +5,9 @@ Write serializers only check shape and types; what a record means is decided by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.core.validators import URLValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -51,7 +54,11 @@ def slug_field(**kwargs) -> StrictRegexField:
 
 def identity_input(serializer: serializers.Serializer) -> IdentityInput:
     """What the body said about the runtime identity, keeping 'left out' apart from 'null'."""
-    data = serializer.validated_data
+    return identity_of(serializer.validated_data)
+
+
+def identity_of(data: Mapping[str, Any]) -> IdentityInput:
+    """``identity_input`` of validated data (a nested serializer's, say)."""
     return IdentityInput(
         sent="observed_runtime_identity" in data,
         value=data.get("observed_runtime_identity"),

@@ -13,17 +13,23 @@ from typing import Any
 from django.db import transaction
 
 from inventory.models import Environment, EnvironmentInventory, InventoryTransition
+from launchplane.compiled import CompiledLookup
 from notifications import payloads
 from notifications.models import Event, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
 
+# Asked by every write that changes state: compiled once per connection (launchplane/compiled.py).
+ACTIVE_SUBSCRIPTIONS = CompiledLookup(
+    lambda: WebhookSubscription.objects.filter(is_active=True).only("pk", "contexts", "events")
+)
+
+
 def subscriptions_for(event: str, context: str) -> list[WebhookSubscription]:
-    """The active subscriptions that want ``event`` on ``context``: one query, nothing cached (a
+    """The active subscriptions that want ``event`` on ``context``: one query, no rows cached (a
     subscription changed in the admin applies to the next change on every host at once)."""
-    active = WebhookSubscription.objects.filter(is_active=True).only("pk", "contexts", "events")
-    return [subscription for subscription in active if subscription.wants(event, context)]
+    return [subscription for subscription in ACTIVE_SUBSCRIPTIONS.all() if subscription.wants(event, context)]
 
 
 def write_deliveries(

@@ -22,8 +22,10 @@ from inventory.services.transitions import LOCK_BY_ID
 from launchplane.api.auth import CLIENT_BY_TOKEN
 from launchplane.compiled import CompiledLookup
 from launchplane.models import ApiClient
+from notifications.models import WebhookSubscription
+from notifications.services.outbox import ACTIVE_SUBSCRIPTIONS
 from tests.api.conftest import make_caller
-from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, start
+from tests.factories import bootstrap_once, deploy, finish, make_environment, passing_result, start, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +127,17 @@ def test_a_lookup_whose_query_has_parameters_of_its_own_is_refused() -> None:
     lookup = CompiledLookup(lambda context: Environment.objects.filter(context=context, instance="prod"), "(context)")
     with pytest.raises(ImproperlyConfigured):
         lookup.first("cm")
+
+
+def test_a_lookup_of_many_builds_every_object_the_orm_builds_in_its_order(varied) -> None:
+    for name in ("zulu", "alpha", "mike"):
+        subscribe(name, contexts=["cm"])
+    retired, _ = subscribe("retired")
+    retired.is_active = False
+    retired.save()
+    orm = list(WebhookSubscription.objects.filter(is_active=True).only("pk", "contexts", "events"))
+
+    compiled = ACTIVE_SUBSCRIPTIONS.all()
+
+    assert [loaded(subscription) for subscription in compiled] == [loaded(subscription) for subscription in orm]
+    assert len(compiled) == 3
