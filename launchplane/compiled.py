@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, for ModelIterable
+
+CACHE_ATTRIBUTE = "_launchplane_compiled_lookups"
 
 
 class CompiledLookup:
@@ -34,7 +35,6 @@ class CompiledLookup:
     def __init__(self, build: Callable[..., models.QuerySet], *sentinels: object) -> None:
         self.build = build
         self.sentinels = sentinels
-        self._compiled: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
 
     def rows(self, *values: object, using: str = "default") -> list[tuple[Any, ...]]:
         """The rows the values select, as the database sends them (no converters)."""
@@ -50,7 +50,7 @@ class CompiledLookup:
         return self._objects(self._run(values, using, size=None), using)
 
     def _objects(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
-        compiled = self._compiled[connections[using]]
+        compiled = self._compiled_for(connections[using], using)
         if compiled.model is None:
             raise ImproperlyConfigured("This lookup answers rows only (a values_list() or annotated query).")
         objects = []
@@ -63,12 +63,20 @@ class CompiledLookup:
 
     def _run(self, values: tuple[object, ...], using: str, size: int | None) -> list[tuple[Any, ...]]:
         connection = connections[using]
-        compiled = self._compiled.get(connection)
-        if compiled is None:
-            compiled = self._compiled[connection] = self._compile(using)
+        compiled = self._compiled_for(connection, using)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, list(values))  # type: ignore[arg-type]  # the sentinels checked their types
             return cursor.fetchall() if size is None else cursor.fetchmany(size)
+
+    def _compiled_for(self, connection: Any, using: str) -> _Compiled:
+        """This lookup compiled for ``connection``, kept on the connection object itself (one per thread),
+        so that it goes when the connection does: the compiler holds the connection, so a cache keyed by
+        it elsewhere would keep every thread's connection alive."""
+        cache: dict[CompiledLookup, _Compiled] = connection.__dict__.setdefault(CACHE_ATTRIBUTE, {})
+        compiled = cache.get(self)
+        if compiled is None:
+            compiled = cache[self] = self._compile(using)
+        return compiled
 
     def _compile(self, using: str) -> _Compiled:
         queryset = self.build(*self.sentinels)

@@ -141,3 +141,28 @@ def test_a_lookup_of_many_builds_every_object_the_orm_builds_in_its_order(varied
 
     assert [loaded(subscription) for subscription in compiled] == [loaded(subscription) for subscription in orm]
     assert len(compiled) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_s_connection_is_not_kept_alive_by_its_compiled_lookups() -> None:
+    import gc
+    import threading
+    import weakref
+
+    from django.db import connections
+
+    environment = make_environment("cm", "threaded")
+    wrappers: list[weakref.ref] = []
+
+    def look_up() -> None:
+        assert READ_MODEL_BY_ID.first(environment.pk) is not None
+        wrappers.append(weakref.ref(connections["default"]))
+        connections.close_all()
+
+    threads = [threading.Thread(target=look_up) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(wrappers) == 3
+    assert [ref() for ref in wrappers] == [None, None, None]
