@@ -24,9 +24,9 @@ class CompiledLookup:
     ``sentinels`` as the values, which must come out as the query's only parameters, in order. Each
     lookup then runs that SQL with the values asked for: ``rows`` answers the rows as the database sends
     them (for a ``values_list`` query), ``first`` and ``all`` build objects as ``QuerySet`` iteration does
-    (``ModelIterable``: the row's own fields through their converters, then the related objects by
-    Django's own populators). It relies on ``SQLCompiler.as_sql``/``results_iter`` and
-    ``get_related_populators``, Django's own internals, pinned by Django 5.2 LTS:
+    (``ModelIterable``: the row's own fields through their converters, worked out once with the SQL,
+    then the related objects by Django's own populators). It relies on ``SQLCompiler.as_sql``,
+    ``get_converters``/``apply_converters`` and ``get_related_populators``, Django's own internals, pinned by Django 5.2 LTS:
     ``tests/inventory/test_compiled_lookup.py`` proves the objects equal the ORM's, and must pass again
     after a Django upgrade. A compiled query is not checked again at each run the way the ORM checks it
     (``select_for_update`` outside a transaction, say): callers keep those rules themselves.
@@ -54,7 +54,8 @@ class CompiledLookup:
         if compiled.model is None:
             raise ImproperlyConfigured("This lookup answers rows only (a values_list() or annotated query).")
         objects = []
-        for row in compiled.compiler.results_iter(results=[rows]):
+        converted = compiled.compiler.apply_converters(rows, compiled.converters) if compiled.converters else rows
+        for row in converted:
             obj = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
             for populator in compiled.populators:
                 populator.populate(row, obj)
@@ -88,11 +89,19 @@ class CompiledLookup:
             )
         klass_info = compiler.klass_info
         if klass_info is None or compiler.annotation_col_map:  # values_list(), annotations: rows only
-            return _Compiled(sql=sql, compiler=compiler, model=None, init_list=[], start=0, end=0, populators=[])
+            return _Compiled(
+                sql=sql, compiler=compiler, converters={}, model=None, init_list=[], start=0, end=0, populators=[]
+            )
+        # What results_iter() works out again for every result: each column's converters (about a
+        # hundred columns compared field by field, for the read model).
+        columns = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            raise ImproperlyConfigured(f"{queryset.model.__name__}: a compiled lookup reads no composite field.")
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         return _Compiled(
             sql=sql,
             compiler=compiler,
+            converters=compiler.get_converters(columns),
             model=klass_info["model"],
             init_list=[column[0].target.attname for column in compiler.select[start:end]],
             start=start,
@@ -105,6 +114,7 @@ class CompiledLookup:
 class _Compiled:
     sql: str
     compiler: Any
+    converters: dict[int, Any]
     model: Any
     init_list: list[str]
     start: int

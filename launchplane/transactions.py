@@ -19,20 +19,31 @@ into an answer while the transaction carries on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
-_whole: ContextVar[bool] = ContextVar("launchplane_all_or_nothing", default=False)
+
+@dataclass
+class _Whole:
+    """One all-or-nothing transaction: the row locks it noted (note_row_lock), and how many atomic blocks
+    were open once it began (its own included: in a test's transaction it is itself a savepoint)."""
+
+    depth: int
+    locks: set[Hashable] = field(default_factory=set)
+
+
+_whole: ContextVar[_Whole | None] = ContextVar("launchplane_all_or_nothing", default=None)
 
 
 @contextmanager
 def all_or_nothing() -> Iterator[None]:
     """A transaction that any error inside rolls back whole, with no savepoints of its own inside."""
     with transaction.atomic():
-        token = _whole.set(True)
+        token = _whole.set(_Whole(depth=len(transaction.get_connection().savepoint_ids)))
         try:
             yield
         finally:
@@ -41,4 +52,28 @@ def all_or_nothing() -> Iterator[None]:
 
 def atomic() -> transaction.Atomic:
     """A service's ``transaction.atomic()``: a savepoint when nested, except inside ``all_or_nothing()``."""
-    return transaction.atomic(savepoint=not _whole.get())
+    return transaction.atomic(savepoint=_whole.get() is None)
+
+
+def can_note_row_lock() -> bool:
+    """Whether a row lock taken now lasts as long as the all-or-nothing transaction, so that
+    ``note_row_lock`` may note it: inside ``all_or_nothing()`` with no savepoint opened inside it
+    (rolling a savepoint back releases the locks taken after it)."""
+    whole = _whole.get()
+    return whole is not None and not any(transaction.get_connection().savepoint_ids[whole.depth :])
+
+
+def note_row_lock(key: Hashable) -> None:
+    """Note that this all-or-nothing transaction holds the row lock ``key``, taken by a statement that
+    also read something (``can_note_row_lock()`` must hold), so that the service that would take the
+    lock again asks ``holds_row_lock`` first and spares the statement."""
+    whole = _whole.get()
+    if whole is None or not can_note_row_lock():
+        raise transaction.TransactionManagementError("A row lock is noted only at the top of all_or_nothing().")
+    whole.locks.add(key)
+
+
+def holds_row_lock(key: Hashable) -> bool:
+    """Whether this all-or-nothing transaction noted the row lock ``key`` (never outside one)."""
+    whole = _whole.get()
+    return whole is not None and key in whole.locks

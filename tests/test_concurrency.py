@@ -19,6 +19,7 @@ from inventory.models import DeploymentRecord, InventoryTransition
 from inventory.rules import NOT_SENT
 from inventory.services import take
 from launchplane.errors import BootstrapActive
+from launchplane.models import ApiClient
 from tests.factories import T0, deploy, history, inventory_of, make_environment, staff_user, start
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -203,3 +204,49 @@ def test_reviewers_taking_one_environment_at_once_are_serialised_and_each_take_i
     for previous, later in itertools.pairwise(ordered):
         assert later.reason.startswith(f"Taken over by {later.actor} from {previous.actor} (held since ")
     assert inventory_of(environment).assignee.username == ordered[-1].actor
+
+
+def test_concurrent_api_writes_for_one_environment_are_serialised_by_the_lock_their_lookup_takes(on_postgres) -> None:
+    """Over the API with keys, the write's environment lookup takes the inventory row lock
+    (environment_to_write) and the service only reads the row under it: nothing may be lost."""
+    from rest_framework.test import APIClient
+
+    from tests.api.support import deployment_body, new_key, post, result_body, start_body
+
+    environment = make_environment(requires_runtime_identity=False)
+    _client, token = ApiClient.issue("ci-concurrent", contexts=["cm"])
+    plan = {
+        thread: [deployment_body(identity_value=None) for _ in range(DEPLOYMENTS_PER_THREAD)]
+        for thread in range(THREADS)
+    }
+
+    def worker(thread: int) -> Callable[[], list[int]]:
+        def work() -> list[int]:
+            http = APIClient()
+            http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+            codes = []
+            for step, body in enumerate(plan[thread]):
+                codes.append(post(http, "/api/v1/deployments/", body, key=new_key()).status_code)
+                if step == 2:  # a one-shot among each thread's deployments
+                    one_shot = start_body(result=result_body(), data_source="empty")
+                    codes.append(post(http, "/api/v1/bootstraps/", one_shot, key=new_key()).status_code)
+            return codes
+
+        return work
+
+    outcomes = run_in_threads([worker(thread) for thread in range(THREADS)])
+
+    assert [code for codes in outcomes for code in codes] == [201] * (THREADS * (DEPLOYMENTS_PER_THREAD + 1))
+    deployments = DeploymentRecord.objects.filter(environment=environment)
+    operations = BootstrapOperation.objects.filter(environment=environment)
+    transitions = list(reversed(history(environment)))
+    assert deployments.count() == THREADS * DEPLOYMENTS_PER_THREAD and operations.count() == THREADS
+    applied = deployments.exclude(inventory_effect="superseded").count() + THREADS
+    assert len(transitions) == applied  # one per applied record, none lost
+    inventory = inventory_of(environment)
+    numbers = [*deployments.values_list("sequence", flat=True), *operations.values_list("sequence", flat=True)]
+    numbers += [t.sequence for t in transitions]
+    assert sorted(numbers) == list(range(1, inventory.last_sequence + 1))  # one server order, no gap
+    for older, newer in itertools.pairwise(transitions):  # an unbroken chain: no lost update
+        assert (newer.from_deployment_state, newer.from_data_state) == (older.deployment_state, older.data_state)
+    assert inventory.last_bootstrap == operations.order_by("-sequence").first()

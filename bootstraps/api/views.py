@@ -29,7 +29,7 @@ from bootstraps.services import (
     start_bootstrap,
 )
 from inventory import selectors
-from inventory.api.views import InventoryViewSet, named_environment
+from inventory.api.views import InventoryViewSet, environment_written
 from inventory.models import Environment
 from launchplane.api.auth import restrict
 from launchplane.api.idempotency import idempotent
@@ -103,7 +103,7 @@ class BootstrapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invento
         body = StartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        environment = named_environment(data["context"], data["instance"])
+        environment = environment_written(data["context"], data["instance"])
         common = {
             "data_source": data["data_source"],
             "reason": data["reason"],

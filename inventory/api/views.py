@@ -38,6 +38,7 @@ from inventory.models import DeploymentRecord, Environment, EnvironmentInventory
 from inventory.models.base import SLUG_PATTERN
 from inventory.services import (
     create_environment,
+    environment_to_write,
     get_environment,
     record_deployment,
     record_observation,
@@ -72,6 +73,13 @@ def named_environment(context: str, instance: str) -> Environment:
     """The environment a URL or body names (its scope was checked by the gate): 404 when unknown."""
     check_pair(context, instance)
     return get_environment(context, instance)
+
+
+def environment_written(context: str, instance: str) -> Environment:
+    """``named_environment`` for a write whose service locks the inventory row: inside the write's
+    all-or-nothing transaction the lookup takes the lock (``environment_to_write``)."""
+    check_pair(context, instance)
+    return environment_to_write(context, instance)
 
 
 class InventoryViewSet(ScopedViewSet):
@@ -163,7 +171,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
     @action(detail=True, methods=["post"])
     @idempotent()
     def verify(self, request: Request, context: str, instance: str) -> Response:
-        environment = named_environment(context, instance)
+        environment = environment_written(context, instance)
         if request.data:
             raise ValidationError({name: ["Unknown field."] for name in sorted(request.data)})
         run, created = queue_verification(
@@ -200,7 +208,7 @@ class EnvironmentViewSet(mixins.ListModelMixin, InventoryViewSet):
     @action(detail=True, methods=["post"])
     @idempotent()
     def observations(self, request: Request, context: str, instance: str) -> Response:
-        environment = named_environment(context, instance)
+        environment = environment_written(context, instance)
         body = ObservationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         recorded = record_observation(
@@ -254,7 +262,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Invent
         body = DeploymentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        environment = named_environment(data["context"], data["instance"])
+        environment = environment_written(data["context"], data["instance"])
         recorded = record_deployment(
             environment,
             record_id=data.get("record_id"),

@@ -10,6 +10,7 @@ deployments and observations; everything is importable from here.
 from inventory.services.environments import (
     SETTINGS,
     create_environment,
+    environment_to_write,
     get_environment,
     update_environment_settings,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "apply_transition",
     "check_status",
     "create_environment",
+    "environment_to_write",
     "forget_identity_comparison",
     "get_environment",
     "lock_inventory",

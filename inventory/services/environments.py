@@ -17,9 +17,10 @@ from inventory.models import (
 from inventory.rules import (
     CHECKS,
 )
-from inventory.services.transitions import validation_fields
+from inventory.services.transitions import ENVIRONMENT_LOCKED_BY_PAIR, inventory_lock, validation_fields
 from launchplane.compiled import CompiledLookup
 from launchplane.errors import Conflict, InvalidInput, NotFound
+from launchplane.transactions import can_note_row_lock, note_row_lock
 
 
 def create_environment(
@@ -114,3 +115,19 @@ def get_environment(context: str, instance: str) -> Environment:
             fields={"context": "unknown environment", "instance": "unknown environment"},
         )
     return environment
+
+
+def environment_to_write(context: str, instance: str) -> Environment:
+    """The environment a write names (404 when unknown), for a service that locks its inventory row.
+
+    Inside an API write's all-or-nothing transaction the lookup takes that lock itself — the lock the
+    service takes first thing (``lock_inventory``), one statement sooner and one statement fewer. Then
+    the service's ``lock_inventory`` only reads the row. Elsewhere it is ``get_environment``.
+    """
+    if not can_note_row_lock():
+        return get_environment(context, instance)
+    locked = ENVIRONMENT_LOCKED_BY_PAIR.first(context, instance)
+    if locked is None:  # unknown (404), or an environment without its inventory row: lock_inventory's gap
+        return get_environment(context, instance)
+    note_row_lock(inventory_lock(locked.pk))
+    return locked.environment

@@ -31,7 +31,7 @@ from inventory.selectors import expire_overdue, points_at_overdue
 from inventory.signals import transition_applied
 from launchplane.compiled import CompiledLookup
 from launchplane.errors import Conflict, InvalidInput
-from launchplane.transactions import atomic
+from launchplane.transactions import atomic, holds_row_lock
 
 CauseType = InventoryTransition.CauseType
 
@@ -46,6 +46,26 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
 LOCK_BY_ID = CompiledLookup(
     lambda pk: EnvironmentInventory.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True), -1
 )
+
+
+# An API write names its environment by the pair, and its service locks the inventory row first thing:
+# inside the write's all-or-nothing transaction one statement does both (environment_to_write), and
+# lock_inventory() then knows the lock is held (launchplane/transactions.py: note_row_lock).
+ENVIRONMENT_LOCKED_BY_PAIR = CompiledLookup(
+    lambda context, instance: (
+        EnvironmentInventory.objects.select_for_update(of=("self",))
+        .filter(environment__context=context, environment__instance=instance)
+        .select_related("environment")
+        .only("environment")
+    ),
+    "(context)",
+    "(instance)",
+)
+
+
+def inventory_lock(environment_pk: int) -> tuple[str, int]:
+    """The name ``note_row_lock`` and ``holds_row_lock`` know an inventory row's lock by."""
+    return ("inventory", environment_pk)
 
 
 def lock_inventory(environment: Environment, *, now: datetime | None = None) -> EnvironmentInventory:
@@ -66,7 +86,9 @@ def lock_inventory(environment: Environment, *, now: datetime | None = None) -> 
     """
     if not transaction.get_connection().in_atomic_block:  # the compiled lock cannot ask for itself
         raise TransactionManagementError("lock_inventory() holds its lock until the end of a transaction.")
-    if not LOCK_BY_ID.rows(environment.pk):  # every environment is created with its inventory; this covers a gap
+    if holds_row_lock(inventory_lock(environment.pk)):
+        pass  # locked as the write looked its environment up (environment_to_write)
+    elif not LOCK_BY_ID.rows(environment.pk):  # every environment is created with its inventory; this covers a gap
         EnvironmentInventory.objects.select_for_update().get_or_create(
             environment=environment, defaults={"state_changed_at": timezone.now()}
         )
