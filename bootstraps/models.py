@@ -35,6 +35,7 @@ from inventory.choices import (
     choices_constraint_q,
 )
 from inventory.models.base import ImmutableEvidence, StatusColors
+from launchplane.compiled import CompiledSaves
 
 
 def new_operation_id() -> str:
@@ -49,7 +50,7 @@ class BootstrapOperationQuerySet(models.QuerySet):
         return self.active().filter(deadline__lte=now)
 
 
-class BootstrapOperation(StatusColors, models.Model):
+class BootstrapOperation(StatusColors, CompiledSaves):
     """A database/filestore bootstrap (rebuild from empty, or restore from upstream) against an
     environment. It mutates data and deploys no artifact, so it never touches a DeploymentRecord.
 

@@ -1,4 +1,5 @@
-"""Queries Django compiles once per database connection (``CompiledLookup``)."""
+"""Queries Django compiles once per database connection (``CompiledLookup``), and the statements a
+model's saves send, written once per connection (``CompiledSaves``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
+from django.db.models import sql
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # Django's own, for ModelIterable
 
 CACHE_ATTRIBUTE = "_launchplane_compiled_lookups"
+SAVES_ATTRIBUTE = "_launchplane_compiled_saves"
 
 
 class CompiledLookup:
@@ -120,3 +123,111 @@ class _Compiled:
     start: int
     end: int
     populators: list[Any]
+
+
+class CompiledSaves(models.Model):
+    """A model whose ``save()`` sends SQL written once per connection, not compiled at every save.
+
+    ``Model.save()`` keeps all it does — signals, each field's ``pre_save``, the primary key set from
+    what the insert returns, ``update_fields`` refusing to touch no row — and hands the statement itself
+    to ``_do_insert`` and ``_do_update``, where Django builds an ``InsertQuery`` or an ``UpdateQuery``
+    and compiles it, column by column, for every save: a third of a write's Python calls went into the
+    four saves it makes (docs/performance.md). Here the statement for a model and a list of fields is
+    written once per connection (the insert as Django's own compiler writes it; the update as
+    ``UPDATE … SET col = %s, … WHERE pk = %s``) and each save only prepares its values, the way the
+    compilers do (``get_db_prep_save``). Anything those statements cannot say goes through Django
+    untouched: a value that is an expression, a field with a placeholder of its own, a raw save, a
+    model that asks to ``select_on_save``, a base manager that filters, a database that cannot return
+    the inserted columns. ``tests/test_compiled_saves.py`` proves both paths store the same rows.
+    """
+
+    class Meta:
+        abstract = True
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        connection = connections[using]
+        statement = (
+            None if raw else _statement(connection, ("insert", type(self), tuple(fields), tuple(returning_fields)))
+        )
+        if statement is None:
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        values = [field.pre_save(self, True) for field in fields]
+        params = _prepared(fields, values, connection)
+        if params is None:
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            if not returning_fields:
+                return []
+            row = cursor.fetchone()
+        return list(statement.compiler.apply_converters([row], statement.converters)) if statement.converters else [row]
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        fields = tuple(field for field, _model, _value in values)
+        if not values or base_qs.query.where or (self._meta.select_on_save and not forced_update):
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        connection = connections[using]
+        statement = _statement(connection, ("update", type(self), fields, ()))
+        params = None if statement is None else _prepared(fields, [value for _f, _m, value in values], connection)
+        if statement is None or params is None:
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        params.append(self._meta.pk.get_db_prep_value(pk_val, connection))
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            return cursor.rowcount > 0
+
+
+def _prepared(fields: tuple[Any, ...] | list[Any], values: list[Any], connection: Any) -> list[Any] | None:
+    """Each value as the compilers prepare it for the database, or None when one is an expression or a
+    model instance (for Django's own path)."""
+    params = []
+    for field, value in zip(fields, values, strict=True):
+        if hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"):
+            return None
+        prepared = field.get_db_prep_save(value, connection=connection)
+        if hasattr(prepared, "as_sql"):
+            return None
+        params.append(prepared)
+    return params
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    compiler: Any  # for the converters of what an insert returns
+    converters: dict[int, Any]
+
+
+def _statement(connection: Any, key: tuple[Any, ...]) -> _Statement | None:
+    """The statement ``key`` names, written once per connection (kept on it, as compiled lookups are);
+    None when it cannot be written once for every save."""
+    cache: dict[tuple[Any, ...], _Statement | None] = connection.__dict__.setdefault(SAVES_ATTRIBUTE, {})
+    if key not in cache:
+        kind, model, fields, returning = key
+        if any(hasattr(field, "get_placeholder") for field in fields):
+            cache[key] = None
+        elif kind == "insert":
+            cache[key] = _insert_statement(connection, model, fields, returning)
+        else:
+            quote = connection.ops.quote_name
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+            cache[key] = _Statement(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", None, {})
+    return cache[key]
+
+
+def _insert_statement(
+    connection: Any, model: Any, fields: tuple[Any, ...], returning: tuple[Any, ...]
+) -> _Statement | None:
+    if returning and not connection.features.can_return_columns_from_insert:
+        return None
+    query = sql.InsertQuery(model)
+    query.insert_values(list(fields), [model()], raw=True)  # an unsaved instance: only the SQL is kept
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = list(returning)
+    [(text, params)] = compiler.as_sql()
+    if text.count("%s") != len(fields) or len(params) != len(fields):  # each value one plain placeholder
+        return None
+    query.objs = []
+    columns = [field.get_col(model._meta.db_table) for field in returning]
+    return _Statement(text, compiler, compiler.get_converters(columns))

@@ -10,6 +10,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from launchplane.compiled import CompiledSaves
+
 TOKEN_PREFIX = "lp_"
 CONTEXT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
@@ -76,7 +78,7 @@ class ApiClient(models.Model):
     issue.alters_data = True  # type: ignore[attr-defined]
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(CompiledSaves):
     """The first response to a POST carrying an ``Idempotency-Key``, replayed for retries.
 
     ``owner`` is the client (or staff user) the key belongs to; keys of different owners never

@@ -5,7 +5,8 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+
+from launchplane.compiled import CompiledSaves
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*\Z"
 slug_validator = RegexValidator(
@@ -19,7 +20,7 @@ record_id_validator = RegexValidator(
 )
 
 
-class ImmutableEvidence(models.Model):
+class ImmutableEvidence(CompiledSaves):
     """Evidence rows are written once by a service and never changed or deleted afterwards.
 
     The guard covers ``save()`` and ``delete()`` on instances; the admin and the API expose no way to

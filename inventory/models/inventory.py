@@ -22,9 +22,10 @@ from inventory.choices import (
 from inventory.models.base import StatusColors
 from inventory.models.queries import SEVERITY, EnvironmentInventoryQuerySet
 from inventory.rules import expected_identity, freshness
+from launchplane.compiled import CompiledSaves
 
 
-class EnvironmentInventory(StatusColors, models.Model):
+class EnvironmentInventory(StatusColors, CompiledSaves):
     """Where an environment stands: the artifact side and the data side kept apart, their
     combination as ``state``, the pointers to the latest attempts and to last known good.
 
