@@ -3,7 +3,9 @@
 The fingerprint covers method, path and the canonical JSON body. The key row is committed *before*
 the work starts, so a duplicate that arrives while the first is still running sees it (409
 ``idempotency_in_flight``). A request that fails (4xx, 5xx or an exception) removes its key, so the
-client may retry it with the same key.
+client may retry it with the same key. A request still running after the in-flight lease
+(``IDEMPOTENCY_IN_FLIGHT_LEASE_SECONDS``) may find that a retry took its key over: its work is rolled
+back and it answers 409 ``idempotency_in_flight`` too, so the work is recorded once, by the retry.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def fingerprint(method: str, path: str, body: object) -> str:
     return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
 
 
-def _insert_key(**fields: object) -> None:
+def _insert_key(**fields: object) -> IdempotencyKey:
     """Insert the key row and commit it, so a duplicate that arrives meanwhile sees it in flight.
 
     Outside a transaction (a request) the insert is its own statement, committed at once: no BEGIN and
@@ -46,19 +48,17 @@ def _insert_key(**fields: object) -> None:
     """
     if transaction.get_connection().in_atomic_block:
         with transaction.atomic():
-            IdempotencyKey.objects.create(**fields)
-    else:
-        IdempotencyKey.objects.create(**fields)
+            return IdempotencyKey.objects.create(**fields)
+    return IdempotencyKey.objects.create(**fields)
 
 
-def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
-    """Insert the in-flight row, or return the row that already holds the key."""
+def _claim(owner: str, key: str, print_: str) -> tuple[IdempotencyKey | None, IdempotencyKey | None]:
+    """Insert the in-flight row: ``(ours, None)``; or ``(None, theirs)``, the row that already holds the key."""
     now = timezone.now()
     ttl = timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     for _attempt in range(2):
         try:
-            _insert_key(owner=owner, key=key, fingerprint=print_, created_at=now, expires_at=now + ttl)
-            return None
+            return _insert_key(owner=owner, key=key, fingerprint=print_, created_at=now, expires_at=now + ttl), None
         except IntegrityError:
             existing = IdempotencyKey.objects.filter(owner=owner, key=key).first()
             if existing is None:  # released between our insert and our read: try again
@@ -73,8 +73,30 @@ def _claim(owner: str, key: str, print_: str) -> IdempotencyKey | None:
                     pk=existing.pk, state=IdempotencyKey.State.IN_FLIGHT, created_at__lte=abandoned_before
                 ).delete()
                 continue
-            return existing
-    return IdempotencyKey.objects.filter(owner=owner, key=key).first()
+            return None, existing
+    return None, IdempotencyKey.objects.filter(owner=owner, key=key).first()
+
+
+class TakenOver(Exception):
+    """The key's in-flight row is no longer this request's (a retry took it over after the lease)."""
+
+
+def _release(ours: IdempotencyKey) -> None:
+    """Remove this request's in-flight row (never a row a retry took the key over with), so that the
+    client may retry with the same key."""
+    IdempotencyKey.objects.filter(pk=ours.pk, state=IdempotencyKey.State.IN_FLIGHT).delete()
+
+
+def in_flight(key: str) -> Response:
+    return Response(
+        error_body(
+            "idempotency_in_flight",
+            f"A request with {HEADER} {key!r} is still being processed; retry shortly.",
+            {HEADER: "in flight"},
+        ),
+        status=409,
+        headers={"Retry-After": "1"},
+    )
 
 
 def idempotent(*, required: bool = False) -> Callable:
@@ -108,8 +130,11 @@ def idempotent(*, required: bool = False) -> Callable:
                 )
             owner = scope_of(request).owner
             print_ = fingerprint(request.method, request.path, request.data)
-            existing = _claim(owner, key, print_)
-            if existing is not None:
+            ours, existing = _claim(owner, key, print_)
+            if ours is None and existing is None:  # the key changed hands twice while we looked
+                return in_flight(key)
+            if ours is None:
+                assert existing is not None
                 if existing.fingerprint != print_:
                     return Response(
                         error_body(
@@ -120,15 +145,7 @@ def idempotent(*, required: bool = False) -> Callable:
                         status=422,
                     )
                 if existing.state == IdempotencyKey.State.IN_FLIGHT:
-                    return Response(
-                        error_body(
-                            "idempotency_in_flight",
-                            f"A request with {HEADER} {key!r} is still being processed; retry shortly.",
-                            {HEADER: "in flight"},
-                        ),
-                        status=409,
-                        headers={"Retry-After": "1"},
-                    )
+                    return in_flight(key)
                 return Response(
                     existing.response_body, status=existing.response_status, headers={REPLAYED_HEADER: "true"}
                 )
@@ -141,16 +158,20 @@ def idempotent(*, required: bool = False) -> Callable:
                 with all_or_nothing():
                     response = handler(view, request, *args, **kwargs)
                     if 200 <= response.status_code < 300:
-                        IdempotencyKey.objects.filter(owner=owner, key=key).update(
-                            state=IdempotencyKey.State.COMPLETED,
-                            response_status=response.status_code,
-                            response_body=json.loads(json.dumps(response.data, default=str)),
-                        )
+                        ours.state = IdempotencyKey.State.COMPLETED
+                        ours.response_status = response.status_code
+                        ours.response_body = json.loads(json.dumps(response.data, default=str))
+                        if not ours.update_stored("state", "response_status", "response_body"):
+                            raise TakenOver
+            except TakenOver:
+                # This request outlived the in-flight lease and a retry took the key over: its work
+                # was rolled back here, and the retry's answer is the one the key will replay.
+                return in_flight(key)
             except BaseException:
-                IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
+                _release(ours)
                 raise
             if not 200 <= response.status_code < 300:
-                IdempotencyKey.objects.filter(owner=owner, key=key, state=IdempotencyKey.State.IN_FLIGHT).delete()
+                _release(ours)
             return response
 
         return wrapper

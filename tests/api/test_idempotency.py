@@ -259,6 +259,35 @@ def test_a_key_left_in_flight_by_a_worker_that_died_is_taken_over_by_the_retry(a
     assert IdempotencyKey.objects.get(key="orphan").state == "completed"
 
 
+def test_a_request_whose_key_a_retry_took_over_answers_in_flight_and_records_nothing(automation, monkeypatch) -> None:
+    """A request still running after the in-flight lease may lose its key to a retry: it must not
+    complete the retry's row with its own answer, and its work is rolled back (the retry's counts)."""
+    import inventory.api.views as views
+
+    url, body = POST_ENDPOINTS["deployments"]()
+    records = DeploymentRecord.objects.count()
+    real = views.record_deployment
+
+    def slow_while_a_retry_takes_the_key(*args, **kwargs):
+        mine = IdempotencyKey.objects.get(key="slow")
+        mine.delete()  # what a retry after the lease does, then it claims the key itself
+        IdempotencyKey.objects.create(
+            owner=mine.owner,
+            key="slow",
+            fingerprint=mine.fingerprint,
+            created_at=timezone.now(),
+            expires_at=mine.expires_at,
+        )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "record_deployment", slow_while_a_retry_takes_the_key)
+    response = post(automation.http, url, body, key="slow")
+
+    error_of(response, 409, "idempotency_in_flight")
+    assert DeploymentRecord.objects.count() == records
+    assert [row.state for row in IdempotencyKey.objects.filter(key="slow")] == ["in_flight"]  # never completed
+
+
 def test_an_expired_key_may_be_used_again(automation) -> None:
     url, body = POST_ENDPOINTS["deployments"]()
     key = new_key()
