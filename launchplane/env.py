@@ -51,8 +51,9 @@ def database_from_env(*, default: str) -> dict[str, Any]:
     """The database from ``DATABASE_URL`` (or ``default``), tuned for each engine.
 
     PostgreSQL keeps each connection open between requests (``CONN_MAX_AGE``, default 600 s, checked
-    before reuse by ``CONN_HEALTH_CHECKS``): a new PostgreSQL backend per request cost more than the
-    request itself. Queries are bound on the server and prepared once a connection has run them
+    before reuse by ``CONN_HEALTH_CHECKS``, with no round trip while the connection is at rest:
+    ``launchplane.db.postgresql``): a new PostgreSQL backend per request cost more than the request
+    itself. Queries are bound on the server and prepared once a connection has run them
     ``DATABASE_PREPARE_THRESHOLD`` times (default 2; ``0`` turns preparation off, as a transaction-mode
     connection pooler such as PgBouncer < 1.21 needs): the read model joins nine tables, and planning
     that join took ten times longer than running it. docs/operations.md has the settings.
@@ -70,6 +71,8 @@ def database_from_env(*, default: str) -> dict[str, Any]:
         options["transaction_mode"] = "IMMEDIATE"
         config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=0)
     else:
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            config["ENGINE"] = "launchplane.db.postgresql"  # its health check (launchplane/db/postgresql)
         config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=600)
         config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", default=True)
         threshold = env_int("DATABASE_PREPARE_THRESHOLD", default=2)

@@ -1,0 +1,1 @@
+"""Launchplane's database backends (``DATABASE_URL`` chooses them: launchplane/env.py)."""
