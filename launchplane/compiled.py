@@ -162,12 +162,13 @@ class CompiledSaves(models.Model):
             row = cursor.fetchone()
         return list(statement.compiler.apply_converters([row], statement.converters)) if statement.converters else [row]
 
-    def update_stored(self, *names: str, using: str = "default") -> bool:
+    def update_stored(self, *names: str) -> bool:
         """Write these fields of a stored row, the UPDATE ``save(update_fields=names)`` sends, and answer
         whether the row was still there (``save`` raises instead, and sends signals: this is for a row
         whose disappearance is an answer, not an error)."""
         fields = [field for field in self._meta.concrete_fields if field.name in names]
         values = [(field, None, field.pre_save(self, False)) for field in fields]
+        using = self._state.db or "default"
         manager = type(self)._base_manager.using(using)
         return self._do_update(manager, using, self.pk, values, list(names), True)
 

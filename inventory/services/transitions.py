@@ -86,9 +86,9 @@ def lock_inventory(environment: Environment, *, now: datetime | None = None) -> 
     """
     if not transaction.get_connection().in_atomic_block:  # the compiled lock cannot ask for itself
         raise TransactionManagementError("lock_inventory() holds its lock until the end of a transaction.")
-    if holds_row_lock(inventory_lock(environment.pk)):
-        pass  # locked as the write looked its environment up (environment_to_write)
-    elif not LOCK_BY_ID.rows(environment.pk):  # every environment is created with its inventory; this covers a gap
+    # Locked already when the write looked its environment up (environment_to_write). Every environment
+    # is created with its inventory; get_or_create covers a gap.
+    if not holds_row_lock(inventory_lock(environment.pk)) and not LOCK_BY_ID.rows(environment.pk):
         EnvironmentInventory.objects.select_for_update().get_or_create(
             environment=environment, defaults={"state_changed_at": timezone.now()}
         )
