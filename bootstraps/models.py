@@ -83,7 +83,9 @@ class BootstrapOperation(StatusColors, CompiledSaves):
     READINESS_COLORS = READINESS_COLORS
 
     operation_id = models.CharField(max_length=128, unique=True, default=new_operation_id, editable=False)
-    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="bootstraps")
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="bootstraps", db_index=False
+    )
     sequence = models.PositiveBigIntegerField(
         editable=False, help_text="Server order within the environment; its start."
     )
@@ -299,7 +301,11 @@ class Reconciliation(StatusColors, ImmutableEvidence):
 
     reconciliation_id = models.CharField(max_length=128, unique=True, default=new_reconciliation_id, editable=False)
     environment = models.ForeignKey(
-        "inventory.Environment", on_delete=models.PROTECT, related_name="reconciliations", editable=False
+        "inventory.Environment",
+        on_delete=models.PROTECT,
+        related_name="reconciliations",
+        editable=False,
+        db_index=False,
     )
     bootstrap = models.ForeignKey(
         BootstrapOperation,

@@ -47,7 +47,9 @@ class DeploymentRecord(StatusColors, ImmutableEvidence):
     DeployStatus = DeployStatus
 
     record_id = models.CharField(max_length=128, unique=True, default=new_record_id, validators=[record_id_validator])
-    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="deployments")
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="deployments", db_index=False
+    )
     sequence = models.PositiveBigIntegerField(help_text="Server order within the environment (rule 4).")
     artifact_id = models.CharField(max_length=512)
     source_git_ref = models.CharField(max_length=255)

@@ -59,11 +59,26 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
     deployment_detail = models.CharField(max_length=500, blank=True, default="", editable=False)
     data_detail = models.CharField(max_length=500, blank=True, default="", editable=False)
 
+    # The pointers below carry no index of their own (db_index=False): nothing looks an inventory up by
+    # the record it points at (records are never deleted: PROTECT), and seven indexes that every write
+    # moved kept PostgreSQL from updating the row in place (docs/performance.md, "Indexes a write pays").
     current_deployment = models.ForeignKey(
-        "inventory.DeploymentRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "inventory.DeploymentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     last_deployment_attempt = models.ForeignKey(
-        "inventory.DeploymentRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "inventory.DeploymentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     # The bootstrap whose data is in place: the last one that ended ready.
     current_bootstrap = models.ForeignKey(
@@ -73,6 +88,7 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     last_bootstrap = models.ForeignKey(
         "bootstraps.BootstrapOperation",
@@ -81,6 +97,7 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     lkg_deployment = models.ForeignKey(
         "inventory.DeploymentRecord",
@@ -89,6 +106,7 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
         verbose_name="last known good deployment",
     )
     lkg_bootstrap = models.ForeignKey(
@@ -98,6 +116,7 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
         verbose_name="last known good bootstrap",
     )
     lkg_verified_at = models.DateTimeField(
@@ -111,6 +130,7 @@ class EnvironmentInventory(StatusColors, CompiledSaves):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
         help_text="The latest verification run that finished (applied or superseded).",
     )
 

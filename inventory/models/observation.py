@@ -20,7 +20,9 @@ class RuntimeObservation(StatusColors, ImmutableEvidence):
         "inventory_effect": INVENTORY_EFFECT_COLORS,
     }
 
-    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="observations")
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="observations", db_index=False
+    )
     sequence = models.PositiveBigIntegerField()
     source = models.CharField(max_length=200)
     observed_at = models.DateTimeField()

@@ -47,7 +47,9 @@ class InventoryTransition(StatusColors, ImmutableEvidence):
 
     CauseType = CauseType
 
-    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="transitions")
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="transitions", db_index=False
+    )
     sequence = models.PositiveBigIntegerField()
     from_state = models.CharField(max_length=32, choices=InventoryState.choices)
     to_state = models.CharField(max_length=32, choices=InventoryState.choices)

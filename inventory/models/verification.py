@@ -59,7 +59,9 @@ class VerificationRun(StatusColors, models.Model):
     ACTIVE: ClassVar[frozenset[str]] = VERIFICATION_ACTIVE
 
     run_id = models.CharField(max_length=64, unique=True, default=new_run_id, editable=False)
-    environment = models.ForeignKey("inventory.Environment", on_delete=models.PROTECT, related_name="verifications")
+    environment = models.ForeignKey(
+        "inventory.Environment", on_delete=models.PROTECT, related_name="verifications", db_index=False
+    )
     trigger = models.CharField(max_length=16, choices=VerificationTrigger.choices, editable=False)
     requested_by = models.CharField(max_length=150, editable=False)
     status = models.CharField(
@@ -98,7 +100,13 @@ class VerificationRun(StatusColors, models.Model):
     # What the inventory pointed at when the probes began: rule 15's first row compares them when the
     # run is applied (a deployment or a bootstrap since then makes this run's evidence old news).
     deployment_at_start = models.ForeignKey(
-        "inventory.DeploymentRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "inventory.DeploymentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     bootstrap_at_start = models.ForeignKey(
         "bootstraps.BootstrapOperation",
@@ -107,6 +115,7 @@ class VerificationRun(StatusColors, models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     sequence = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
